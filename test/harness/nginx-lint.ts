@@ -1,0 +1,344 @@
+// A checker for the nginx traps of the shared NGINX-FACTS notes, run on the download template by
+// test/unit/nginx-lint.test.ts. It reads nginx's syntax (directives, blocks, quotes, comments)
+// well enough for the project's own files; it is not a full nginx parser.
+
+export interface Directive {
+  name: string
+  /** Arguments with quotes removed. */
+  args: string[]
+  line: number
+  /** Children when the directive opens a block (`server { ... }`). */
+  block?: Directive[]
+}
+
+export type LintCode =
+  | 'parse-error'
+  | 'download-server-missing'
+  | 'download-location-missing'
+  | 'download-not-proxied'
+  | 'proxy-pass-uri'
+  | 'proxy-cache'
+  | 'internal-redirect'
+  | 'internal-location-missing'
+  | 'internal-missing'
+  | 'internal-not-caret'
+  | 'internal-location-slash'
+  | 'alias-missing'
+  | 'alias-slash'
+  | 'symlinks-followed'
+  | 'index-in-internal'
+
+export interface Problem {
+  code: LintCode
+  message: string
+  line: number
+}
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the template's placeholder, not JS interpolation
+export const PREFIX_PLACEHOLDER = '${INTERNAL_PREFIX}'
+
+export interface LintOptions {
+  /**
+   * The internal prefix as written in the text, without slashes. Default: the template's
+   * placeholder, `${INTERNAL_PREFIX}`; pass `_protected` to lint a rendered config.
+   */
+  internalPrefix?: string
+  /** The gateway's public prefix. Default `/download/`. */
+  downloadPath?: string
+}
+
+export class NginxParseError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(`line ${line}: ${message}`)
+  }
+}
+
+interface Token {
+  /** `;`, `{` and `}` are their own kinds; everything else is a word (quoted or not). */
+  kind: 'word' | ';' | '{' | '}'
+  value: string
+  line: number
+}
+
+/**
+ * Splits nginx config text the way ngx_conf_read_token does: `#` starts a comment only where a
+ * token could start; quotes only open at a token's start; inside a word, `{` right after `$` is
+ * part of a variable (`${name}`), `\` escapes the next character, and `}` does not end it.
+ */
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = []
+  let line = 1
+  let i = 0
+  while (i < text.length) {
+    const ch = text[i] as string
+    if (ch === '\n') {
+      line++
+      i++
+    } else if (/\s/.test(ch)) {
+      i++
+    } else if (ch === '#') {
+      while (i < text.length && text[i] !== '\n') i++
+    } else if (ch === ';' || ch === '{' || ch === '}') {
+      tokens.push({ kind: ch, value: ch, line })
+      i++
+    } else if (ch === '"' || ch === "'") {
+      const start = line
+      let value = ''
+      i++
+      while (i < text.length && text[i] !== ch) {
+        if (text[i] === '\\' && i + 1 < text.length) i++
+        if (text[i] === '\n') line++
+        value += text[i]
+        i++
+      }
+      if (i >= text.length) throw new NginxParseError('unterminated quoted string', start)
+      i++
+      tokens.push({ kind: 'word', value, line: start })
+    } else {
+      let value = ''
+      while (i < text.length) {
+        const c = text[i] as string
+        if (c === '{' && text[i - 1] === '$') {
+          value += c
+          i++
+          continue
+        }
+        if (/\s/.test(c) || c === ';' || c === '{') break
+        if (c === '\\' && i + 1 < text.length) {
+          value += c + text[i + 1]
+          i += 2
+          continue
+        }
+        value += c
+        i++
+      }
+      tokens.push({ kind: 'word', value, line })
+    }
+  }
+  return tokens
+}
+
+/** Parses config text into a directive tree; throws NginxParseError on broken structure. */
+export function parseNginxConfig(text: string): Directive[] {
+  const tokens = tokenize(text)
+  let pos = 0
+  const parseBlock = (closing: boolean, openLine: number): Directive[] => {
+    const out: Directive[] = []
+    let words: Token[] = []
+    while (pos < tokens.length) {
+      const token = tokens[pos++] as Token
+      if (token.kind === 'word') {
+        words.push(token)
+      } else if (token.kind === ';' || token.kind === '{') {
+        const [head, ...rest] = words
+        if (head === undefined) throw new NginxParseError(`unexpected "${token.value}"`, token.line)
+        const directive: Directive = { name: head.value, args: rest.map((w) => w.value), line: head.line }
+        if (token.kind === '{') directive.block = parseBlock(true, token.line)
+        out.push(directive)
+        words = []
+      } else {
+        if (!closing) throw new NginxParseError('unexpected "}"', token.line)
+        if (words.length > 0) throw new NginxParseError('directive without ";" before "}"', token.line)
+        return out
+      }
+    }
+    if (closing) throw new NginxParseError('block opened here is never closed', openLine)
+    if (words.length > 0)
+      throw new NginxParseError('directive without ";" at end of file', words[0]?.line ?? 0)
+    return out
+  }
+  return parseBlock(false, 0)
+}
+
+/** Every directive below `block`, blocks included, depth first. */
+function* descendants(block: Directive[]): Generator<Directive> {
+  for (const d of block) {
+    yield d
+    if (d.block) yield* descendants(d.block)
+  }
+}
+
+interface Scoped {
+  directive: Directive
+  /** Non-block directives of the enclosing blocks, outermost first: what the server inherits. */
+  inherited: Directive[]
+}
+
+/** `server` blocks, with the plain directives of the levels around them (top level, http). */
+function servers(block: Directive[], inherited: Directive[] = []): Scoped[] {
+  const here = [...inherited, ...block.filter((d) => !d.block)]
+  const found: Scoped[] = []
+  for (const d of block) {
+    if (!d.block) continue
+    if (d.name === 'server') found.push({ directive: d, inherited: here })
+    else if (d.name !== 'upstream' && d.name !== 'location') found.push(...servers(d.block, here))
+  }
+  return found
+}
+
+interface Location {
+  directive: Directive
+  modifier: string | undefined
+  path: string
+}
+
+const MODIFIERS = new Set(['=', '~', '~*', '^~'])
+
+function locations(server: Directive): Location[] {
+  const out: Location[] = []
+  for (const d of descendants(server.block ?? [])) {
+    if (d.name !== 'location' || !d.block) continue
+    const [first = '', second] = d.args
+    if (MODIFIERS.has(first)) out.push({ directive: d, modifier: first, path: second ?? '' })
+    else out.push({ directive: d, modifier: undefined, path: first })
+  }
+  return out
+}
+
+/** The URI part of a proxy_pass target (`http://gateway/x` -> `/x`); '' when there is none. */
+export function proxyPassUri(target: string): string {
+  const afterScheme = target.replace(/^[a-z]+:\/\//i, '')
+  // unix:/path/to.sock:/uri has its URI after the second colon.
+  if (afterScheme.startsWith('unix:')) {
+    const colon = afterScheme.indexOf(':', 'unix:'.length)
+    return colon < 0 ? '' : afterScheme.slice(colon + 1)
+  }
+  const slash = afterScheme.indexOf('/')
+  return slash < 0 ? '' : afterScheme.slice(slash)
+}
+
+// Each of these is an internal redirect, and `internal` lets internal redirects in (FACTS 4).
+const REDIRECTING = new Set(['rewrite', 'try_files', 'error_page'])
+
+/**
+ * Reports the misconfigurations that would let a client reach the protected files without the
+ * gateway, or the gateway see something other than the raw request. An empty list means clean.
+ */
+export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[] {
+  const internalPrefix = opts.internalPrefix ?? PREFIX_PLACEHOLDER
+  const downloadPath = opts.downloadPath ?? '/download/'
+  let tree: Directive[]
+  try {
+    tree = parseNginxConfig(text)
+  } catch (err) {
+    const line = err instanceof NginxParseError ? err.line : 0
+    return [{ code: 'parse-error', message: (err as Error).message, line }]
+  }
+
+  const problems: Problem[] = []
+  const report = (code: LintCode, line: number, message: string) => problems.push({ code, message, line })
+
+  const isInternalPath = (path: string) => path.replace(/^\//, '').startsWith(internalPrefix)
+  const isInternal = (loc: Location) =>
+    isInternalPath(loc.path) || (loc.directive.block ?? []).some((d) => d.name === 'internal')
+
+  const downloadServers = servers(tree).filter(({ directive }) =>
+    locations(directive).some((loc) => loc.path === downloadPath || isInternal(loc)),
+  )
+  if (downloadServers.length === 0) {
+    report('download-server-missing', 1, `no server block with a ${downloadPath} or internal location`)
+  }
+
+  for (const { directive: server, inherited } of downloadServers) {
+    const scope = [...inherited, ...descendants(server.block ?? [])]
+
+    for (const d of scope) {
+      if (REDIRECTING.has(d.name)) {
+        report(
+          'internal-redirect',
+          d.line,
+          `"${d.name}" in the download server: internal redirects pass "internal" and can reach the files without the gateway`,
+        )
+      }
+      if (d.name === 'proxy_cache' && d.args[0] !== 'off') {
+        report(
+          'proxy-cache',
+          d.line,
+          'proxy_cache would replay a cached X-Accel-Redirect without asking the gateway',
+        )
+      }
+    }
+
+    const locs = locations(server)
+    const download = locs.find((loc) => loc.path === downloadPath && loc.modifier !== '=')
+    if (download === undefined) {
+      report('download-location-missing', server.line, `no "location ${downloadPath}" in the download server`)
+    } else {
+      const proxyPass = (download.directive.block ?? []).find((d) => d.name === 'proxy_pass')
+      if (proxyPass === undefined) {
+        report(
+          'download-not-proxied',
+          download.directive.line,
+          `${downloadPath} has no proxy_pass to the gateway`,
+        )
+      } else if (proxyPassUri(proxyPass.args[0] ?? '') !== '') {
+        report(
+          'proxy-pass-uri',
+          proxyPass.line,
+          `proxy_pass for ${downloadPath} has a URI part: the gateway would get a normalised URI, not the raw one`,
+        )
+      }
+    }
+
+    const internals = locs.filter(isInternal)
+    if (internals.length === 0) {
+      report('internal-location-missing', server.line, `no location for /${internalPrefix}/`)
+    }
+    for (const loc of internals) {
+      const { directive } = loc
+      const body = directive.block ?? []
+      const inside = [...descendants(body)]
+      if (!body.some((d) => d.name === 'internal')) {
+        report(
+          'internal-missing',
+          directive.line,
+          `location ${loc.path} lacks "internal": anyone can fetch the files`,
+        )
+      }
+      if (loc.modifier !== '^~') {
+        report(
+          'internal-not-caret',
+          directive.line,
+          `location ${loc.path} must use "^~" so no regex location can take its URIs`,
+        )
+      }
+      if (!loc.path.endsWith('/')) {
+        report(
+          'internal-location-slash',
+          directive.line,
+          `location ${loc.path} must end in "/" (off-by-slash)`,
+        )
+      }
+      const alias = body.find((d) => d.name === 'alias')
+      if (alias === undefined) {
+        report('alias-missing', directive.line, `location ${loc.path} has no alias to the files root`)
+      } else if (!(alias.args[0] ?? '').endsWith('/')) {
+        report('alias-slash', alias.line, 'the alias must end in "/" (off-by-slash)')
+      }
+      const symlinks = body.find((d) => d.name === 'disable_symlinks')
+      if (symlinks === undefined || symlinks.args[0] !== 'on') {
+        report(
+          'symlinks-followed',
+          symlinks?.line ?? directive.line,
+          'internal location needs "disable_symlinks on": symlinks are followed out of the tree by default',
+        )
+      }
+      for (const d of inside) {
+        if (
+          d.name === 'index' ||
+          ((d.name === 'autoindex' || d.name === 'random_index') && d.args[0] === 'on')
+        ) {
+          report(
+            'index-in-internal',
+            d.line,
+            `"${d.name}" in the internal location turns a directory into content`,
+          )
+        }
+      }
+    }
+  }
+  return problems.sort((a, b) => a.line - b.line)
+}

@@ -1,0 +1,242 @@
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freePort } from './ports.js'
+import { sleep, spawnManaged } from './process.js'
+
+/** The download server template that the compose file and these tests share. */
+export const TEMPLATE_PATH = fileURLToPath(
+  new URL('../../nginx/templates/download.conf.template', import.meta.url),
+)
+
+export const DEFAULT_INTERNAL_PREFIX = '_protected'
+
+export interface NginxOptions {
+  /** Loopback port of the gateway (or a stand-in) that nginx proxies to. */
+  gatewayPort: number
+  /** Directory holding the files, served under the internal prefix. */
+  filesRoot: string
+  /** Default `_protected`. */
+  internalPrefix?: string
+  /** Default `localhost`. */
+  serverName?: string
+  /** How long to wait for the port; default 10 s. */
+  startTimeoutMs?: number
+}
+
+export interface NginxServer {
+  port: number
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string
+  /** The master process. */
+  pid: number
+  /** Temp dir holding nginx.conf, download.conf, logs and nginx's temp paths. Removed on stop(). */
+  dir: string
+  stop(): Promise<void>
+  /** Everything nginx wrote to its error log so far (level info). */
+  errorLog(): string
+  /** Re-renders the template from disk and reloads nginx (SIGHUP); rejects if nginx refuses it. */
+  reload(): Promise<void>
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+
+/**
+ * Replaces every `${NAME}` in `template` with `vars[NAME]`, as envsubst would, and throws if a
+ * placeholder has no value: an unfilled one would otherwise reach nginx as a literal string or
+ * an undefined-variable error far from its cause.
+ */
+export function renderTemplate(template: string, vars: Record<string, string>): string {
+  const missing = new Set<string>()
+  const out = template.replace(PLACEHOLDER, (whole, name: string) => {
+    const value = vars[name]
+    if (value === undefined) {
+      missing.add(name)
+      return whole
+    }
+    return value
+  })
+  if (missing.size > 0) {
+    throw new Error(`renderTemplate: no value for ${[...missing].map((n) => `\${${n}}`).join(', ')}`)
+  }
+  return out
+}
+
+/** The `${NAME}` placeholders a template uses, in order of first use. */
+export function templateVariables(template: string): string[] {
+  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1] as string))]
+}
+
+export function findNginx(): string {
+  const candidates = [
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'nginx')),
+    '/usr/sbin/nginx',
+    '/usr/local/sbin/nginx',
+    '/usr/local/nginx/sbin/nginx',
+  ]
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {
+      // next
+    }
+  }
+  throw new Error('nginx binary not found in PATH or /usr/sbin')
+}
+
+function mainConfig(dir: string, downloadConf: string): string {
+  const mimeTypes = '/etc/nginx/mime.types'
+  const lines = [
+    '# Written by test/harness/nginx.ts for one test run.',
+    'daemon off;',
+    'master_process on;',
+    'worker_processes 1;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log info;`,
+    'events {',
+    '    worker_connections 256;',
+    '}',
+    'http {',
+    existsSync(mimeTypes) ? `    include ${mimeTypes};` : '    # no mime.types on this machine',
+    `    access_log ${dir}/access.log;`,
+    `    client_body_temp_path ${dir}/client_body;`,
+    `    proxy_temp_path ${dir}/proxy;`,
+    `    fastcgi_temp_path ${dir}/fastcgi;`,
+    `    uwsgi_temp_path ${dir}/uwsgi;`,
+    `    scgi_temp_path ${dir}/scgi;`,
+    `    include ${downloadConf};`,
+    '}',
+    '',
+  ]
+  // As root, the master hands the workers to `nobody`, who cannot enter the test's temp dirs
+  // (mkdtemp makes them 0700). Tests run as root on CI, so the workers stay root too.
+  if (process.getuid?.() === 0) lines.unshift('user root;')
+  return lines.join('\n')
+}
+
+const ATTEMPTS = 3
+
+/**
+ * Starts nginx with the project's download template on a free loopback port, proxying to
+ * `gatewayPort` and serving `filesRoot` under the internal prefix. Register
+ * `t.teardown(() => nginx.stop())`.
+ */
+export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
+  let lastError: unknown
+  // freePort() can race with another process taking the port: try again on a fresh one.
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    try {
+      return await startOnce(opts)
+    } catch (err) {
+      lastError = err
+      if (!String((err as Error).message).includes('Address already in use')) break
+    }
+  }
+  throw lastError
+}
+
+async function startOnce(opts: NginxOptions): Promise<NginxServer> {
+  const binary = findNginx()
+  const port = await freePort()
+  const dir = await mkdtemp(join(tmpdir(), 'gw-nginx-'))
+  const confPath = join(dir, 'nginx.conf')
+  const downloadConf = join(dir, 'download.conf')
+  const errorLogPath = join(dir, 'error.log')
+  const errorLog = () => {
+    try {
+      return readFileSync(errorLogPath, 'utf8')
+    } catch {
+      return ''
+    }
+  }
+
+  const render = async () => {
+    const vars = {
+      DOWNLOAD_LISTEN: `127.0.0.1:${port}`,
+      DOWNLOAD_SERVER_NAME: opts.serverName ?? 'localhost',
+      GATEWAY_UPSTREAM: `127.0.0.1:${opts.gatewayPort}`,
+      FILES_ROOT: opts.filesRoot.replace(/\/+$/, ''),
+      INTERNAL_PREFIX: opts.internalPrefix ?? DEFAULT_INTERNAL_PREFIX,
+    }
+    await writeFile(downloadConf, renderTemplate(await readFile(TEMPLATE_PATH, 'utf8'), vars))
+  }
+
+  let proc: ReturnType<typeof spawnManaged> | undefined
+  const stop = async () => {
+    // SIGTERM is nginx's fast shutdown: the master stops its workers and exits.
+    await proc?.stop('SIGTERM')
+    await rm(dir, { recursive: true, force: true })
+  }
+
+  try {
+    for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub))
+    await render()
+    await writeFile(confPath, mainConfig(dir, downloadConf))
+    // -p keeps every relative or compiled-in path (lock file aside) inside the temp dir; -e makes
+    // even start-up errors land in our log instead of the system's.
+    proc = spawnManaged(binary, ['-p', `${dir}/`, '-c', confPath, '-e', errorLogPath], dir)
+    await waitForStart(port, opts.startTimeoutMs ?? 10_000, () => proc?.hasExited() ?? true, errorLog)
+  } catch (err) {
+    await stop()
+    throw new Error(`startNginx: ${(err as Error).message}\n${proc?.output() ?? ''}\n${errorLog()}`)
+  }
+  const running = proc
+
+  return {
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    pid: running.pid,
+    dir,
+    stop,
+    errorLog,
+    async reload() {
+      await render()
+      const before = errorLog().length
+      running.child.kill('SIGHUP')
+      const deadline = Date.now() + 10_000
+      while (Date.now() < deadline) {
+        const log = errorLog().slice(before)
+        if (/\[emerg\]|\[alert\]/.test(log)) throw new Error(`nginx refused the reload:\n${log}`)
+        // The master logs this after it has read the new config and started its new workers.
+        if (log.includes('reconfiguring') && log.includes('start worker process')) return
+        await sleep(20)
+      }
+      throw new Error(`nginx did not reload within 10 s:\n${errorLog().slice(before)}`)
+    },
+  }
+}
+
+async function waitForStart(
+  port: number,
+  timeoutMs: number,
+  exited: () => boolean,
+  errorLog: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (exited()) throw new Error('nginx exited during start')
+    // The log line proves that nginx itself bound the port: after a lost freePort() race the
+    // port would accept connections for someone else while nginx retries and gives up.
+    if (errorLog().includes('start worker process') && (await accepts(port))) return
+    await sleep(20)
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}

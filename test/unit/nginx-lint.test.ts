@@ -1,0 +1,233 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings hold the template's envsubst placeholders
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { renderTemplate, TEMPLATE_PATH, templateVariables } from '../harness/nginx.js'
+import { type LintCode, lintNginxConfig, parseNginxConfig, proxyPassUri } from '../harness/nginx-lint.js'
+
+const template = readFileSync(TEMPLATE_PATH, 'utf8')
+
+/** `template` with `from` replaced by `to`; fails loudly if the anchor is gone, so a variant can never silently equal the original. */
+function edit(from: string | RegExp, to: string, text = template): string {
+  const out = text.replace(from, to)
+  if (out === text) throw new Error(`variant anchor not found in the template: ${String(from)}`)
+  return out
+}
+
+/** Inserts `lines` right after the line that contains `anchor`. */
+function insertAfter(anchor: string, lines: string, text = template): string {
+  const at = text.indexOf(anchor)
+  if (at < 0) throw new Error(`variant anchor not found in the template: ${anchor}`)
+  const eol = text.indexOf('\n', at)
+  return `${text.slice(0, eol + 1)}${lines}\n${text.slice(eol + 1)}`
+}
+
+const INTERNAL_OPEN = 'location ^~ /${INTERNAL_PREFIX}/ {'
+const DOWNLOAD_OPEN = 'location /download/ {'
+const SERVER_OPEN = 'server_tokens off;'
+
+t.test('lintNginxConfig passes the project template', async (t) => {
+  t.same(lintNginxConfig(template), [])
+})
+
+t.test('lintNginxConfig passes the template as the harness renders it', async (t) => {
+  const vars = {
+    DOWNLOAD_LISTEN: '127.0.0.1:8080',
+    DOWNLOAD_SERVER_NAME: 'download.example.test',
+    GATEWAY_UPSTREAM: '127.0.0.1:3000',
+    FILES_ROOT: '/srv/files',
+    INTERNAL_PREFIX: '_protected',
+  }
+  t.same(
+    templateVariables(template).sort(),
+    Object.keys(vars).sort(),
+    'the template uses exactly these placeholders',
+  )
+  t.same(lintNginxConfig(renderTemplate(template, vars), { internalPrefix: '_protected' }), [])
+})
+
+// Each variant is the real template with one trap put back in, and the code it must raise.
+const variants: Array<[title: string, text: () => string, code: LintCode]> = [
+  [
+    'internal location without ^~',
+    () => edit(INTERNAL_OPEN, 'location /${INTERNAL_PREFIX}/ {'),
+    'internal-not-caret',
+  ],
+  [
+    'internal location as a regex',
+    () => edit(INTERNAL_OPEN, 'location ~ ^/${INTERNAL_PREFIX}/ {'),
+    'internal-not-caret',
+  ],
+  [
+    'internal location path without trailing slash',
+    () => edit(INTERNAL_OPEN, 'location ^~ /${INTERNAL_PREFIX} {'),
+    'internal-location-slash',
+  ],
+  [
+    'alias without trailing slash',
+    () => edit('alias ${FILES_ROOT}/;', 'alias ${FILES_ROOT};'),
+    'alias-slash',
+  ],
+  ['alias replaced by root', () => edit('alias ${FILES_ROOT}/;', 'root ${FILES_ROOT};'), 'alias-missing'],
+  ['internal directive removed', () => edit(/\n\s*internal;\n/, '\n'), 'internal-missing'],
+  [
+    'rewrite into the internal prefix',
+    () => insertAfter(SERVER_OPEN, '    rewrite ^/dl/(.*)$ /${INTERNAL_PREFIX}/$1 last;'),
+    'internal-redirect',
+  ],
+  [
+    'try_files fallback in location /',
+    () =>
+      edit(
+        'location / {\n        return 404;',
+        'location / {\n        try_files $uri /${INTERNAL_PREFIX}$uri;',
+      ),
+    'internal-redirect',
+  ],
+  [
+    'error_page in the download location',
+    () => insertAfter(DOWNLOAD_OPEN, '        error_page 403 = /${INTERNAL_PREFIX}/denied.html;'),
+    'internal-redirect',
+  ],
+  [
+    'rewrite inside an if block',
+    () => edit('return 404;\n        }', 'rewrite ^ /x last;\n        }'),
+    'internal-redirect',
+  ],
+  [
+    'index in the internal location',
+    () => insertAfter('internal;', '        index index.html;'),
+    'index-in-internal',
+  ],
+  [
+    'autoindex on in the internal location',
+    () => edit('autoindex off;', 'autoindex on;'),
+    'index-in-internal',
+  ],
+  [
+    'proxy_cache on /download/',
+    () => insertAfter(DOWNLOAD_OPEN, '        proxy_cache downloads;'),
+    'proxy-cache',
+  ],
+  [
+    'proxy_cache at server level',
+    () => insertAfter(SERVER_OPEN, '    proxy_cache downloads;'),
+    'proxy-cache',
+  ],
+  [
+    'disable_symlinks removed',
+    () => edit(/\n\s*disable_symlinks on from=\$document_root;\n/, '\n'),
+    'symlinks-followed',
+  ],
+  [
+    'disable_symlinks off',
+    () => edit('disable_symlinks on from=$document_root;', 'disable_symlinks off;'),
+    'symlinks-followed',
+  ],
+  [
+    'disable_symlinks if_not_owner',
+    () => edit('disable_symlinks on from=$document_root;', 'disable_symlinks if_not_owner;'),
+    'symlinks-followed',
+  ],
+  [
+    'proxy_pass with a trailing slash URI part',
+    () => edit('proxy_pass http://gateway;\n\n', 'proxy_pass http://gateway/;\n\n'),
+    'proxy-pass-uri',
+  ],
+  [
+    'proxy_pass with a /download/ URI part',
+    () => edit('proxy_pass http://gateway;\n\n', 'proxy_pass http://gateway/download/;\n\n'),
+    'proxy-pass-uri',
+  ],
+  [
+    'proxy_pass removed from /download/',
+    () => edit('proxy_pass http://gateway;\n\n', '\n'),
+    'download-not-proxied',
+  ],
+  [
+    'internal location renamed away',
+    () => edit(/location \^~ \/\$\{INTERNAL_PREFIX\}\/ \{\n(\s*#.*\n)*\s*internal;/, 'location ^~ /files/ {'),
+    'internal-location-missing',
+  ],
+  ['unbalanced braces', () => edit(/\}\s*$/, ''), 'parse-error'],
+]
+
+for (const [title, text, code] of variants) {
+  t.test(`lintNginxConfig reports ${code} for: ${title}`, async (t) => {
+    const problems = lintNginxConfig(text())
+    t.ok(
+      problems.some((p) => p.code === code),
+      `expected ${code}, got ${JSON.stringify(problems.map((p) => p.code))}`,
+    )
+    t.ok(
+      problems.every((p) => p.line > 0),
+      'every problem has a line',
+    )
+  })
+}
+
+t.test('lintNginxConfig reports the line of the offending directive', async (t) => {
+  const text = insertAfter(SERVER_OPEN, '    rewrite ^ /x last;')
+  const line = text.split('\n').findIndex((l) => l.includes('rewrite ^ /x last;')) + 1
+  t.same(
+    lintNginxConfig(text).map((p) => [p.code, p.line]),
+    [['internal-redirect', line]],
+  )
+})
+
+t.test('lintNginxConfig ignores trap words in comments and quoted strings', async (t) => {
+  const text = insertAfter(
+    SERVER_OPEN,
+    '    # rewrite ^ /x last; try_files $uri =404;\n    add_header X-Note "error_page; index";',
+  )
+  t.same(lintNginxConfig(text), [])
+})
+
+t.test('lintNginxConfig finds a redirect inherited from the http level', async (t) => {
+  const text = `http {\n    error_page 404 /x;\n${template}\n}\n`
+  t.same(
+    lintNginxConfig(text).map((p) => p.code),
+    ['internal-redirect'],
+  )
+})
+
+t.test('lintNginxConfig reports a config with no download server', async (t) => {
+  t.same(
+    lintNginxConfig('server { listen 80; location / { return 404; } }').map((p) => p.code),
+    ['download-server-missing'],
+  )
+})
+
+t.test('parseNginxConfig reads blocks, quotes, comments and ${} placeholders', async (t) => {
+  const tree = parseNginxConfig(
+    'upstream u { server ${HOST}; }\n# c { ;\nserver {\n  add_header A "x; {y}" always;\n  location ^~ /p/ { if (-d $f) { return 404; } }\n}\n',
+  )
+  t.same(
+    tree.map((d) => [d.name, d.args, d.line]),
+    [
+      ['upstream', ['u'], 1],
+      ['server', [], 3],
+    ],
+  )
+  t.same(tree[0]?.block?.[0]?.args, ['${HOST}'])
+  const server = tree[1]?.block ?? []
+  t.same(server[0]?.args, ['A', 'x; {y}', 'always'])
+  t.same(server[1]?.args, ['^~', '/p/'])
+  t.same(server[1]?.block?.[0]?.args, ['(-d', '$f)'])
+  t.same(server[1]?.block?.[0]?.block?.[0], { name: 'return', args: ['404'], line: 5 })
+})
+
+t.test('parseNginxConfig rejects broken structure with a line number', async (t) => {
+  t.throws(() => parseNginxConfig('server {\n  listen 80;\n'), /^line 1: .*never closed/)
+  t.throws(() => parseNginxConfig('listen 80;\n}\n'), /^line 2: unexpected "}"/)
+  t.throws(() => parseNginxConfig('server { listen 80 }'), /without ";"/)
+  t.throws(() => parseNginxConfig('add_header A "open;\n'), /unterminated/)
+})
+
+t.test('proxyPassUri finds the URI part of a proxy_pass target', async (t) => {
+  t.equal(proxyPassUri('http://gateway'), '')
+  t.equal(proxyPassUri('http://127.0.0.1:3000'), '')
+  t.equal(proxyPassUri('http://gateway/'), '/')
+  t.equal(proxyPassUri('https://gateway:8443/download/'), '/download/')
+  t.equal(proxyPassUri('http://unix:/run/gw.sock'), '')
+  t.equal(proxyPassUri('http://unix:/run/gw.sock:/x'), '/x')
+})
