@@ -1,0 +1,64 @@
+// The public shapes of the ACL engine. The app wires against these names; keep them stable.
+
+/** Who is asking. `user` null means anonymous. */
+export interface Subject {
+  readonly user: string | null
+  readonly groups: readonly string[]
+}
+
+/** How a decision is delivered; each rule may override each field. */
+export interface ResponsePolicy {
+  readonly disposition: 'attachment' | 'inline'
+  /** Bytes per second for X-Accel-Limit-Rate; 0 = unlimited. */
+  readonly limitRate: number
+  readonly cacheControl: string
+  /** How a refusal under this rule shows: 404 hides that the file exists. */
+  readonly refusal: 403 | 404
+}
+
+export interface RuleRef {
+  readonly id: string
+  readonly file: string
+  readonly line: number
+}
+
+export type DecisionReason = 'GW_ALLOW_RULE' | 'GW_DENY_RULE' | 'GW_DENY_DEFAULT' | 'GW_ALLOW_DEFAULT'
+
+export interface Decision {
+  readonly allow: boolean
+  readonly reason: DecisionReason
+  readonly rule: RuleRef | null
+  readonly policy: ResponsePolicy
+}
+
+export interface AclProblem {
+  readonly severity: 'error' | 'warning'
+  readonly code: string
+  readonly file: string
+  /** 1-based line of the offending node; 0 when the problem is about the whole file. */
+  readonly line: number
+  /** Where in the file, e.g. `rules[3].path[1]`; empty for the whole file. */
+  readonly field: string
+  readonly message: string
+}
+
+export interface AclOptions {
+  readonly defaultEffect: 'allow' | 'deny'
+  readonly defaults: ResponsePolicy
+}
+
+export interface RuleSet {
+  decide(path: string, subject: Subject): Decision
+  readonly ruleCount: number
+  readonly files: readonly string[]
+  readonly warnings: readonly AclProblem[]
+}
+
+export type BuildResult =
+  | { ok: true; ruleSet: RuleSet; warnings: AclProblem[] }
+  | { ok: false; errors: AclProblem[]; warnings: AclProblem[] }
+
+export interface AclSource {
+  readonly file: string
+  readonly text: string
+}
