@@ -1,6 +1,6 @@
 // ACL engine benchmark: start-up (read + parse + compile + lint) and per-decision latency for
 // rule sets of 10, 1,000 and 100,000 rules, measured in one run and printed with the ratios
-// the targets are stated in. Run: npx tsc -p tsconfig.build.json && node dist/bench/acl.js
+// the targets are stated in. Run: npm run bench:acl
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,0 +1,107 @@
+// Builds the Fastify app from a checked config and its already-created dependencies. No I/O here
+// beyond what the plugins do on registration: server.ts creates stores and rule sets, tests inject
+// their own.
+import fastifyCookie from '@fastify/cookie'
+import fastifyFormbody from '@fastify/formbody'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import { registerAccelGuard } from './accel-guard.js'
+import type { RuleSet } from './acl/index.js'
+import type { GatewayConfig } from './config/gateway-config.js'
+import { recordDecision, registerDecisionLog } from './decision-log.js'
+import type { LoginUser } from './login/users-file.js'
+import { refuse, registerDownloadRoute } from './routes/download.js'
+import { registerHealthRoute } from './routes/health.js'
+import { loginRoutes } from './routes/login.js'
+import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
+import { SessionCookieVerifier } from './session/signed-cookie.js'
+
+export interface AppDeps {
+  readonly store: SessionStore
+  readonly acl: { readonly current: RuleSet }
+  /** Real path of the files root (direct delivery reads below it). */
+  readonly realFilesRoot: string
+  readonly users?: ReadonlyMap<string, LoginUser>
+  readonly logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
+}
+
+export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger && typeof (deps.logger as { child?: unknown }).child === 'function'
+      ? { loggerInstance: deps.logger as FastifyServerOptions['loggerInstance'] }
+      : { logger: (deps.logger as FastifyServerOptions['logger']) ?? false }),
+    // The decision log replaces Fastify's two lines per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    // Bodies are only ever login forms.
+    bodyLimit: 16 * 1024,
+    // Router-level failures (a malformed URL, bad UTF-8) still get our JSON refusal and a log line.
+    frameworkErrors: (error, request, reply) => {
+      recordDecision(request, { code: 'GW_ERR_BAD_PATH', detail: error.code })
+      // Fastify answers these before routing, in a context without the app's hooks: onResponse
+      // (the decision log) never runs for them, so the line is written here or not at all.
+      request.log.info(
+        { method: request.method, status: 400, code: 'GW_ERR_BAD_PATH', detail: error.code },
+        'decision',
+      )
+      refuse(reply, 400, 'GW_ERR_BAD_PATH', 'Bad request')
+    },
+  })
+
+  registerDecisionLog(app)
+  registerAccelGuard(app)
+  await app.register(fastifyCookie)
+  await app.register(fastifyFormbody)
+
+  app.setErrorHandler((error: Error, request, reply) => {
+    if (error instanceof StoreUnavailableError) {
+      recordDecision(request, { code: 'GW_ERR_STORE_UNAVAILABLE', detail: error.message })
+      return refuse(reply, 503, 'GW_ERR_STORE_UNAVAILABLE', 'Service unavailable', { 'retry-after': '1' })
+    }
+    const status = (error as { statusCode?: number }).statusCode
+    if (status && status >= 400 && status < 500) {
+      recordDecision(request, {
+        code: (error as { code?: string }).code ?? 'GW_ERR_BAD_REQUEST',
+        detail: error.message,
+      })
+      return refuse(reply, status, 'GW_ERR_BAD_REQUEST', 'Bad request')
+    }
+    request.log.error({ err: error }, 'unexpected error')
+    recordDecision(request, { code: 'GW_ERR_INTERNAL' })
+    return refuse(reply, 500, 'GW_ERR_INTERNAL', 'Internal error')
+  })
+  app.setNotFoundHandler((request, reply) => {
+    recordDecision(request, { code: 'GW_ERR_NO_ROUTE' })
+    return refuse(reply, 404, 'GW_ERR_NO_ROUTE', 'Not found')
+  })
+
+  const s = config.session
+  registerDownloadRoute(app, {
+    routePrefix: config.delivery.routePrefix,
+    mode: config.delivery.mode,
+    internalPrefix: config.delivery.internalPrefix,
+    filesRoot: deps.realFilesRoot,
+    cookieName: s.cookieName,
+    acl: deps.acl,
+    identity: {
+      verifier: new SessionCookieVerifier(s.secrets, s.cookiePrefix),
+      store: deps.store,
+      userIdField: s.userIdField,
+      groupsField: s.groupsField,
+    },
+  })
+  registerHealthRoute(app, deps.store, () => deps.acl.current.ruleCount)
+  if (config.login.enabled && deps.users) {
+    await app.register(loginRoutes, {
+      users: deps.users,
+      store: deps.store,
+      secrets: s.secrets,
+      cookieName: s.cookieName,
+      cookiePrefix: s.cookiePrefix,
+      cookie: { ...s.cookie },
+      maxAgeSeconds: s.maxAgeSeconds,
+      userIdField: s.userIdField,
+      groupsField: s.groupsField,
+    })
+  }
+  return app
+}

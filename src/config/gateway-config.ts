@@ -1,0 +1,72 @@
+// The checked, frozen configuration the gateway runs with. Paths are absolute (resolved against the
+// config file's folder); secrets are here but never logged (see redactedConfig).
+export interface PolicyDefaults {
+  readonly disposition: 'attachment' | 'inline'
+  readonly limitRate: number
+  readonly cacheControl: string
+  readonly refusal: 403 | 404
+}
+
+export interface GatewayConfig {
+  readonly configFile: string
+  readonly server: {
+    readonly host: string
+    readonly port: number
+    readonly logLevel: string
+  }
+  readonly delivery: {
+    readonly mode: 'x-accel' | 'direct'
+    readonly filesRoot: string
+    readonly internalPrefix: string
+    readonly routePrefix: string
+  }
+  readonly session: {
+    readonly store: 'memory' | 'redis'
+    readonly cookieName: string
+    readonly cookiePrefix: string
+    readonly userIdField: readonly string[]
+    readonly groupsField: readonly string[]
+    readonly maxAgeSeconds: number
+    readonly cookie: {
+      readonly secure: boolean
+      readonly sameSite: 'lax' | 'strict' | 'none'
+      readonly domain: string | undefined
+      readonly path: string
+    }
+    /** Newest first: the first signs new cookies, all of them verify. */
+    readonly secrets: readonly string[]
+    /** True when no secret was configured and one was made up for this process. */
+    readonly secretsGenerated: boolean
+    readonly redis: {
+      readonly url: string
+      readonly password: string | undefined
+      readonly keyPrefix: string
+      readonly connectTimeoutMs: number
+      readonly commandTimeoutMs: number
+      readonly clientCache: boolean
+    }
+  }
+  readonly login: { readonly enabled: boolean; readonly usersFile: string | undefined }
+  readonly acl: {
+    readonly paths: readonly string[]
+    readonly defaultEffect: 'allow' | 'deny'
+    readonly watch: boolean
+    readonly defaults: PolicyDefaults
+  }
+}
+
+/** What may be logged of a config: everything but secrets. */
+export function redactedConfig(config: GatewayConfig): object {
+  return {
+    ...config,
+    session: {
+      ...config.session,
+      secrets: `[${config.session.secrets.length} redacted]`,
+      redis: {
+        ...config.session.redis,
+        url: config.session.redis.url.replace(/\/\/[^@/]*@/, '//[redacted]@'),
+        password: config.session.redis.password ? '[redacted]' : undefined,
+      },
+    },
+  }
+}

@@ -1,0 +1,200 @@
+// Loads the gateway config: the YAML file chosen by the environment, checked against one schema
+// with every problem reported at once, then environment overrides and secrets, then frozen.
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parseLimitRate } from '../acl/index.js'
+import type { GatewayConfig } from './gateway-config.js'
+import { ConfigError, type ConfigProblem } from './problems.js'
+import { gatewayConfigSchema } from './schema.js'
+import { parseYamlSource, type YamlSource } from './yaml-source.js'
+
+export const DEFAULT_CONFIG_FILE = 'config/gateway.yaml'
+
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validate = ajv.compile(gatewayConfigSchema)
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Reads and checks the config; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): GatewayConfig {
+  const file = resolve(cwd, env.GATEWAY_CONFIG || DEFAULT_CONFIG_FILE)
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError([{ file, line: 0, field: '(file)', message: (err as Error).message }])
+  }
+  return parseConfig(file, text, env)
+}
+
+/** Pure apart from reading secret files named by the environment. */
+export function parseConfig(file: string, text: string, env: Env): GatewayConfig {
+  const { source, problems } = parseYamlSource(file, text)
+  if (!source) throw new ConfigError(problems)
+  if (!validate(source.data)) {
+    throw new ConfigError((validate.errors ?? []).map((e) => schemaProblem(source, e)))
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: the schema above has just checked the shape
+  const raw = source.data as any
+  const envProblems: ConfigProblem[] = []
+  const envProblem = (name: string, message: string) =>
+    envProblems.push({ file: `environment`, line: 0, field: name, message })
+
+  const baseDir = dirname(file)
+  const port = env.GATEWAY_PORT !== undefined ? Number(env.GATEWAY_PORT) : (raw.server?.port ?? 3000)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) envProblem('GATEWAY_PORT', 'must be a port number')
+
+  const store = raw.session.store as 'memory' | 'redis'
+  const secrets = readSecrets(env, envProblem)
+  let secretsGenerated = false
+  if (secrets.length === 0) {
+    if (store === 'redis') {
+      envProblem(
+        'GATEWAY_SESSION_SECRETS',
+        'a shared session store needs the secrets the main app signs cookies with (GATEWAY_SESSION_SECRETS or GATEWAY_SESSION_SECRETS_FILE)',
+      )
+    } else {
+      // The embedded store forgets every session on restart anyway, so a per-process secret loses
+      // nothing and keeps the default start free of set-up.
+      secrets.push(randomBytes(32).toString('base64url'))
+      secretsGenerated = true
+    }
+  }
+  const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis?.url || 'redis://127.0.0.1:6379'
+  const redisPassword = readSecretValue(env, 'GATEWAY_REDIS_PASSWORD', envProblem)
+  if (envProblems.length > 0) throw new ConfigError(envProblems)
+
+  const config: GatewayConfig = {
+    configFile: file,
+    server: {
+      host: env.GATEWAY_HOST || raw.server?.host || '127.0.0.1',
+      port,
+      logLevel: env.GATEWAY_LOG_LEVEL || raw.server?.log_level || 'info',
+    },
+    delivery: {
+      mode: raw.delivery.mode,
+      filesRoot: resolve(baseDir, raw.delivery.files_root),
+      internalPrefix: raw.delivery.internal_prefix ?? '_protected',
+      routePrefix: raw.delivery.route_prefix ?? '/download/',
+    },
+    session: {
+      store,
+      cookieName: raw.session.cookie_name ?? 'sessionId',
+      cookiePrefix: raw.session.cookie_prefix ?? '',
+      userIdField: (raw.session.user_id_field ?? 'user.id').split('.'),
+      groupsField: (raw.session.groups_field ?? 'user.groups').split('.'),
+      maxAgeSeconds: raw.session.max_age_s ?? 8 * 3600,
+      cookie: {
+        secure: raw.session.cookie?.secure ?? false,
+        sameSite: raw.session.cookie?.same_site ?? 'lax',
+        domain: raw.session.cookie?.domain,
+        path: raw.session.cookie?.path ?? '/',
+      },
+      secrets,
+      secretsGenerated,
+      redis: {
+        url: redisUrl,
+        password: redisPassword,
+        keyPrefix: raw.session.redis?.key_prefix ?? 'sess:',
+        connectTimeoutMs: raw.session.redis?.connect_timeout_ms ?? 2000,
+        commandTimeoutMs: raw.session.redis?.command_timeout_ms ?? 500,
+        clientCache: raw.session.redis?.client_cache ?? false,
+      },
+    },
+    login: {
+      enabled: raw.login?.enabled ?? false,
+      usersFile: raw.login?.users_file ? resolve(baseDir, raw.login.users_file) : undefined,
+    },
+    acl: {
+      paths: (raw.acl.paths as string[]).map((p) => resolve(baseDir, p)),
+      defaultEffect: raw.acl.default ?? 'deny',
+      watch: raw.acl.watch ?? true,
+      defaults: {
+        disposition: raw.acl.defaults?.disposition ?? 'attachment',
+        // the schema has checked the form already
+        limitRate: parseLimitRate(raw.acl.defaults?.limit_rate ?? 0) ?? 0,
+        cacheControl: raw.acl.defaults?.cache_control ?? 'private, no-store',
+        refusal: raw.acl.defaults?.refusal ?? 403,
+      },
+    },
+  }
+  if (config.login.enabled && !config.login.usersFile) {
+    throw new ConfigError([
+      {
+        file,
+        line: source.lineOf(['login', 'enabled']),
+        field: 'login.users_file',
+        message: 'required when login is enabled',
+      },
+    ])
+  }
+  return deepFreeze(config)
+}
+
+function schemaProblem(source: YamlSource, e: ErrorObject): ConfigProblem {
+  const path = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')))
+  let message = e.message ?? 'is invalid'
+  if (e.keyword === 'additionalProperties') {
+    const name = (e.params as { additionalProperty: string }).additionalProperty
+    path.push(name)
+    message = 'unknown field'
+  } else if (e.keyword === 'required') {
+    const name = (e.params as { missingProperty: string }).missingProperty
+    const line = source.lineOf(path)
+    return { file: source.file, line, field: fieldName([...path, name]), message: 'is required' }
+  } else if (e.keyword === 'enum') {
+    message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+  }
+  return { file: source.file, line: source.lineOf(path), field: fieldName(path), message }
+}
+
+function fieldName(path: readonly (string | number)[]): string {
+  return (
+    path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') ||
+    '(top)'
+  )
+}
+
+function readSecrets(env: Env, problem: (name: string, message: string) => void): string[] {
+  const raw = readSecretValue(env, 'GATEWAY_SESSION_SECRETS', problem)
+  if (raw === undefined) return []
+  const secrets = raw
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0 && !s.startsWith('#'))
+  for (const s of secrets) {
+    if (s.length < 32) problem('GATEWAY_SESSION_SECRETS', 'each secret must be at least 32 characters long')
+  }
+  return secrets
+}
+
+/** NAME from the environment, or the contents of the file NAME_FILE points to (Docker secrets). */
+function readSecretValue(
+  env: Env,
+  name: string,
+  problem: (name: string, message: string) => void,
+): string | undefined {
+  const direct = env[name]
+  if (direct) return direct
+  const fileName = env[`${name}_FILE`]
+  if (!fileName) return undefined
+  try {
+    return readFileSync(fileName, 'utf8').trim()
+  } catch (err) {
+    problem(`${name}_FILE`, `cannot read ${fileName}: ${(err as NodeJS.ErrnoException).code}`)
+    return undefined
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,39 @@
+// The headers of an allowed download. Pure: the route decides, this only formats.
+import mime from 'mime'
+import { formatContentDisposition } from './content-disposition.js'
+
+export interface DeliveryPolicy {
+  readonly disposition: 'attachment' | 'inline'
+  readonly limitRate: number
+  readonly cacheControl: string
+}
+
+export const FALLBACK_CONTENT_TYPE = 'application/octet-stream'
+
+export function contentTypeFor(fileName: string): string {
+  return mime.getType(fileName) ?? FALLBACK_CONTENT_TYPE
+}
+
+/** Headers every allowed reply carries, whichever mode delivers the bytes. */
+export function downloadHeaders(segments: readonly string[], policy: DeliveryPolicy): Record<string, string> {
+  const fileName = segments[segments.length - 1] as string
+  return {
+    // Always explicit: an empty Fastify reply would otherwise carry no type, and nginx would keep
+    // whatever the gateway sent (NGINX-FACTS 2).
+    'content-type': contentTypeFor(fileName),
+    'content-disposition': formatContentDisposition(policy.disposition, fileName),
+    'cache-control': policy.cacheControl,
+  }
+}
+
+/**
+ * The X-Accel-Redirect value. nginx splits at the first literal '?' and then percent-decodes once
+ * (NGINX-FACTS 3), so every segment is percent-encoded: '?', '#', '%' and '+' in names survive, and
+ * a name like '%2e%2e' reaches the disk as those literal characters. The value always starts with
+ * '/<prefix>/', never '@' and never a relative path.
+ */
+export function accelRedirectTarget(internalPrefix: string, segments: readonly string[]): string {
+  let out = `/${internalPrefix}`
+  for (const segment of segments) out += `/${encodeURIComponent(segment)}`
+  return out
+}

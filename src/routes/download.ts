@@ -1,0 +1,143 @@
+// GET/HEAD <route prefix><path>: the one decision this service exists for.
+// Data flows one way: raw path -> canonical path -> identity -> ACL decision -> delivery headers.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { markAccelAllowed } from '../accel-guard.js'
+import type { RuleSet, Subject } from '../acl/index.js'
+import { recordDecision } from '../decision-log.js'
+import { accelRedirectTarget, downloadHeaders } from '../delivery/accel-headers.js'
+import { sendDirect } from '../delivery/send-direct.js'
+import { canonicalizeRequestPath } from '../paths/canonical-path.js'
+import { type IdentityResolverOptions, resolveIdentity } from '../session/resolve-identity.js'
+import { StoreUnavailableError } from '../session/session-store.js'
+
+export interface DownloadRouteOptions {
+  readonly routePrefix: string
+  readonly mode: 'x-accel' | 'direct'
+  readonly internalPrefix: string
+  /** Real path of the files root, for direct delivery. */
+  readonly filesRoot: string
+  readonly cookieName: string
+  readonly identity: IdentityResolverOptions
+  readonly acl: { readonly current: RuleSet }
+}
+
+const ANONYMOUS: Subject = Object.freeze({ user: null, groups: Object.freeze([]) as readonly string[] })
+
+export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOptions): void {
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    url: `${o.routePrefix}*`,
+    // Refuse other methods before Fastify reads or parses any body.
+    onRequest: (request, reply, done) => {
+      if (request.method === 'GET' || request.method === 'HEAD') return done()
+      recordDecision(request, { code: 'GW_ERR_METHOD' })
+      reply.code(405).header('allow', 'GET, HEAD')
+      refuse(reply, 405, 'GW_ERR_METHOD', 'Method not allowed')
+    },
+    handler: (request, reply) => handleDownload(request, reply, o),
+  })
+}
+
+async function handleDownload(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  o: DownloadRouteOptions,
+): Promise<unknown> {
+  const canonical = canonicalizeRequestPath(request.raw.url as string, o.routePrefix)
+  if (!canonical.ok) {
+    recordDecision(request, { code: 'GW_ERR_BAD_PATH', detail: canonical.reason })
+    const status = canonical.reason === 'too-long' ? 414 : 400
+    return refuse(reply, status, 'GW_ERR_BAD_PATH', `Bad download path (${canonical.reason})`)
+  }
+
+  let subject = ANONYMOUS
+  let anonymousReason = 'GW_ERR_NO_SESSION'
+  try {
+    const result = await resolveIdentity(request.cookies[o.cookieName], o.identity)
+    if (result.ok) subject = result.identity
+    else anonymousReason = result.reason
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err
+    // Fail closed: without the store we cannot know who this is, so nobody gets a file.
+    recordDecision(request, { code: 'GW_ERR_STORE_UNAVAILABLE', path: canonical.path, detail: err.message })
+    return refuse(reply, 503, 'GW_ERR_STORE_UNAVAILABLE', 'Service unavailable', { 'retry-after': '1' })
+  }
+
+  const decision = o.acl.current.decide(canonical.aclPath, subject)
+  const rule = decision.rule ? `${decision.rule.id}@${decision.rule.file}:${decision.rule.line}` : null
+  if (!decision.allow) {
+    if (decision.policy.refusal === 404) {
+      recordDecision(request, {
+        code: 'GW_ERR_HIDDEN',
+        path: canonical.path,
+        user: subject.user,
+        rule,
+        detail: decision.reason,
+      })
+      return refuse(reply, 404, 'GW_ERR_HIDDEN', 'Not found')
+    }
+    if (subject.user === null) {
+      recordDecision(request, {
+        code: anonymousReason,
+        path: canonical.path,
+        user: null,
+        rule,
+        detail: decision.reason,
+      })
+      return refuse(reply, 401, anonymousReason, 'Login required')
+    }
+    recordDecision(request, {
+      code: 'GW_ERR_DENIED',
+      path: canonical.path,
+      user: subject.user,
+      rule,
+      detail: decision.reason,
+    })
+    return refuse(reply, 403, 'GW_ERR_DENIED', 'Forbidden')
+  }
+
+  const headers = downloadHeaders(canonical.segments, decision.policy)
+  if (o.mode === 'direct') {
+    const sent = await sendDirect(request, reply, o.filesRoot, canonical.segments, headers)
+    recordDecision(request, {
+      code: sent === 'sent' ? 'GW_ALLOW' : 'GW_ERR_NOT_FOUND',
+      path: canonical.path,
+      user: subject.user,
+      rule,
+      detail: sent === 'sent' ? decision.reason : sent,
+    })
+    return reply
+  }
+
+  recordDecision(request, {
+    code: 'GW_ALLOW',
+    path: canonical.path,
+    user: subject.user,
+    rule,
+    detail: decision.reason,
+  })
+  reply.code(200).headers(headers)
+  if (decision.policy.limitRate > 0) reply.header('x-accel-limit-rate', String(decision.policy.limitRate))
+  // Set last, right before sending: nothing after this line can fail and leave it on an error reply.
+  markAccelAllowed(reply)
+  reply.header('x-accel-redirect', accelRedirectTarget(o.internalPrefix, canonical.segments))
+  return reply.send()
+}
+
+/** A refusal: a small JSON body, never cacheable, never a file. */
+export function refuse(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+): FastifyReply {
+  return reply
+    .code(status)
+    .headers({
+      'cache-control': 'no-store',
+      'content-type': 'application/json; charset=utf-8',
+      ...extraHeaders,
+    })
+    .send(`{"statusCode":${status},"code":"${code}","message":"${message}"}`)
+}

@@ -1,0 +1,104 @@
+// The built-in login (off unless configured): POST /login checks a users file and writes a session
+// through @fastify/session, in the same format and store the download route reads, so it behaves
+// exactly like a main app would. POST /logout deletes the session. The plugin is encapsulated: the
+// session machinery runs on these two routes only, never on downloads, and only a successful login
+// ever creates a session (saveUninitialized: false).
+import fastifySession from '@fastify/session'
+import type { FastifyInstance } from 'fastify'
+import { recordDecision } from '../decision-log.js'
+import { hashPassword, parsePasswordHash, verifyPassword } from '../login/password-hash.js'
+import type { LoginUser } from '../login/users-file.js'
+import { readPath, writePath } from '../session/session-identity.js'
+import type { SessionStore } from '../session/session-store.js'
+import { ttlSecondsFor } from '../session/session-store.js'
+import { refuse } from './download.js'
+
+export interface LoginRoutesOptions {
+  readonly users: ReadonlyMap<string, LoginUser>
+  readonly store: SessionStore
+  readonly secrets: readonly string[]
+  readonly cookieName: string
+  readonly cookiePrefix: string
+  readonly cookie: {
+    secure: boolean
+    sameSite: 'lax' | 'strict' | 'none'
+    domain: string | undefined
+    path: string
+  }
+  readonly maxAgeSeconds: number
+  readonly userIdField: readonly string[]
+  readonly groupsField: readonly string[]
+}
+
+// Verified against when the user name is unknown, so both failures take the same time.
+const decoyHash = parsePasswordHash(await hashPassword('decoy password, never matches'))
+
+export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): Promise<void> {
+  // @fastify/session speaks callbacks; our stores speak promises.
+  const callbackStore: fastifySession.SessionStore = {
+    get: (id, cb) => void o.store.get(id).then((d) => cb(null, d as never), cb),
+    set: (id, session, cb) => {
+      const data = JSON.parse(JSON.stringify(session)) as Record<string, unknown>
+      void o.store.set(id, data, ttlSecondsFor(data, o.maxAgeSeconds)).then(() => cb(), cb)
+    },
+    destroy: (id, cb) => void o.store.destroy(id).then(() => cb(), cb),
+  }
+  await app.register(fastifySession, {
+    secret: [...o.secrets],
+    cookieName: o.cookieName,
+    cookiePrefix: o.cookiePrefix,
+    saveUninitialized: false,
+    rolling: false,
+    store: callbackStore,
+    cookie: {
+      path: o.cookie.path,
+      httpOnly: true,
+      secure: o.cookie.secure,
+      sameSite: o.cookie.sameSite,
+      ...(o.cookie.domain ? { domain: o.cookie.domain } : {}),
+      maxAge: o.maxAgeSeconds * 1000,
+    },
+  })
+
+  app.post('/login', async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>
+    const { username, password } = body
+    const returnTo = body.return_to
+    if (
+      typeof username !== 'string' ||
+      typeof password !== 'string' ||
+      username.length > 256 ||
+      password.length > 1024
+    ) {
+      recordDecision(request, { code: 'GW_ERR_LOGIN_BAD_REQUEST' })
+      return refuse(reply, 400, 'GW_ERR_LOGIN_BAD_REQUEST', 'username and password are required')
+    }
+    const user = o.users.get(username)
+    const matches = await verifyPassword(password, user?.hash ?? (decoyHash as NonNullable<typeof decoyHash>))
+    if (!user || !matches) {
+      recordDecision(request, { code: 'GW_ERR_LOGIN_FAILED', user: username })
+      return refuse(reply, 401, 'GW_ERR_LOGIN_FAILED', 'Invalid user name or password')
+    }
+    // A fresh id on every login: a session id planted before login is worth nothing after it.
+    await request.session.regenerate()
+    const session = request.session as unknown as Record<string, unknown>
+    writePath(session, o.userIdField, user.id)
+    writePath(session, o.groupsField, [...user.groups])
+    recordDecision(request, { code: 'GW_LOGIN', user: user.id })
+    if (typeof returnTo === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(returnTo)) {
+      return reply.code(303).header('location', returnTo).send()
+    }
+    return reply.code(200).send({ user: user.id, groups: user.groups })
+  })
+
+  app.post('/logout', async (request, reply) => {
+    const user = readPath(request.session, o.userIdField)
+    await request.session.destroy()
+    reply.clearCookie(o.cookieName, {
+      path: o.cookie.path,
+      ...(o.cookie.domain ? { domain: o.cookie.domain } : {}),
+    })
+    recordDecision(request, { code: 'GW_LOGOUT', user: typeof user === 'string' ? user : null })
+    return reply.code(204).send()
+  })
+}

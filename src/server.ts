@@ -1,0 +1,124 @@
+// Entry point: load and check the config, create the session store and the rule set, build the app,
+// listen, reload rules on SIGHUP, close gracefully on SIGTERM/SIGINT. Nothing else.
+import { realpathSync } from 'node:fs'
+import { AclHolder } from './acl/index.js'
+import { buildApp } from './app.js'
+import { redactedConfig } from './config/gateway-config.js'
+import { loadConfig } from './config/load-config.js'
+import { ConfigError, formatProblem } from './config/problems.js'
+import { createLogger, flushLogger } from './logger.js'
+import { EXAMPLE_USER_ID, loadUsersFile } from './login/users-file.js'
+import { MemorySessionStore } from './session/memory-store.js'
+import { RedisSessionStore } from './session/redis-store.js'
+import type { SessionStore } from './session/session-store.js'
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`download-gateway: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const log = createLogger(config.server.logLevel)
+  log.info({ config: redactedConfig(config) }, 'configuration loaded')
+
+  // Only direct delivery reads the files; in x-accel mode they may live on nginx's side only.
+  let realFilesRoot = config.delivery.filesRoot
+  if (config.delivery.mode === 'direct') {
+    try {
+      realFilesRoot = realpathSync(config.delivery.filesRoot)
+    } catch {
+      return fatal(
+        log,
+        `${config.configFile}: delivery.files_root: ${config.delivery.filesRoot} does not exist`,
+      )
+    }
+  }
+
+  const acl = new AclHolder(
+    config.acl.paths,
+    { defaultEffect: config.acl.defaultEffect, defaults: config.acl.defaults },
+    log.child({ component: 'acl' }),
+  )
+  const first = await acl.load()
+  if (!first.ok)
+    return fatal(log, `invalid ACL rules:\n${first.errors.map((p) => `  ${formatProblem(p)}`).join('\n')}`)
+
+  let users: ReturnType<typeof loadUsersFile> | undefined
+  if (config.login.enabled && config.login.usersFile) {
+    try {
+      users = loadUsersFile(config.login.usersFile)
+    } catch (err) {
+      if (err instanceof ConfigError) return fatal(log, err.message)
+      throw err
+    }
+    if (users.has(EXAMPLE_USER_ID)) {
+      log.warn(
+        { user: EXAMPLE_USER_ID, file: config.login.usersFile },
+        'the example login user exists and its password is published in the README: remove it before real use',
+      )
+    }
+  }
+
+  let store: SessionStore
+  if (config.session.store === 'redis') {
+    const redis = new RedisSessionStore({
+      ...config.session.redis,
+      onError: (err) => log.error({ err: { message: err.message } }, 'session store connection error'),
+    })
+    redis.connect().then(
+      () => log.info('session store connected'),
+      (err: Error) =>
+        log.error(
+          { err: { message: err.message } },
+          'session store not reachable yet; downloads answer 503 until it is',
+        ),
+    )
+    store = redis
+  } else {
+    store = new MemorySessionStore()
+    log.info('embedded session store: sessions live in this process and are lost on restart')
+  }
+  if (config.session.secretsGenerated) {
+    log.warn('no GATEWAY_SESSION_SECRETS set: using a random secret for this process only')
+  }
+  if (config.delivery.mode === 'direct') {
+    log.warn(
+      { filesRoot: realFilesRoot },
+      'direct delivery: the gateway streams files itself (development mode; use x-accel behind nginx in production)',
+    )
+  }
+
+  const app = await buildApp(config, { store, acl, realFilesRoot, users, logger: log })
+  if (config.acl.watch) acl.watch()
+  process.on('SIGHUP', () => void acl.reload('SIGHUP'))
+
+  let closing = false
+  const close = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'closing')
+    acl.close()
+    await app.close()
+    await store.close()
+    flushLogger(log)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void close('SIGTERM'))
+  process.on('SIGINT', () => void close('SIGINT'))
+
+  await app.listen({ host: config.server.host, port: config.server.port })
+}
+
+function fatal(log: ReturnType<typeof createLogger>, message: string): never {
+  log.fatal(message)
+  flushLogger(log)
+  process.stderr.write(`download-gateway: ${message}\n`)
+  process.exit(2)
+}
+
+await main()

@@ -1,0 +1,40 @@
+// What the gateway needs of a session store. Sessions are plain JSON objects, as @fastify/session
+// and express-session write them (a `cookie` object plus the app's own fields).
+export type SessionData = Record<string, unknown>
+
+export interface SessionStore {
+  /** The session, or null if there is none. Rejects with StoreUnavailableError when it cannot say. */
+  get(sessionId: string): Promise<SessionData | null>
+  set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void>
+  destroy(sessionId: string): Promise<void>
+  /** Resolves when the store can answer, rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+/** The store did not answer in time or is unreachable: the caller must refuse (fail closed). */
+export class StoreUnavailableError extends Error {
+  readonly code = 'GW_ERR_STORE_UNAVAILABLE'
+  constructor(cause: unknown) {
+    super(`session store unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.name = 'StoreUnavailableError'
+  }
+}
+
+/** Seconds a session should live in the store, from its cookie's expiry when it has one. */
+export function ttlSecondsFor(data: SessionData, fallbackSeconds: number, now = Date.now()): number {
+  const expires = (data.cookie as { expires?: unknown } | undefined)?.expires
+  if (expires) {
+    const at = new Date(expires as string).getTime()
+    if (!Number.isNaN(at)) return Math.max(1, Math.ceil((at - now) / 1000))
+  }
+  return fallbackSeconds
+}
+
+/** True when the session's own cookie expiry has passed, whatever the store still holds. */
+export function sessionExpired(data: SessionData, now = Date.now()): boolean {
+  const expires = (data.cookie as { expires?: unknown } | undefined)?.expires
+  if (!expires) return false
+  const at = new Date(expires as string).getTime()
+  return Number.isNaN(at) || at <= now
+}

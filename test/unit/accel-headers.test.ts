@@ -1,0 +1,38 @@
+import t from 'tap'
+import { accelRedirectTarget, contentTypeFor, downloadHeaders } from '../../src/delivery/accel-headers.js'
+
+t.test('accel headers: the target starts with the internal prefix and encodes every segment', async (t) => {
+  t.equal(
+    accelRedirectTarget('_protected', ['a b', 'c?d#e%f+g.txt']),
+    '/_protected/a%20b/c%3Fd%23e%25f%2Bg.txt',
+  )
+  t.equal(accelRedirectTarget('_protected', ['%2e%2e']), '/_protected/%252e%252e')
+  t.equal(accelRedirectTarget('p', ['café']), '/p/caf%C3%A9')
+})
+
+t.test('accel headers: the target never contains a literal ? or a raw dot segment', async (t) => {
+  const target = accelRedirectTarget('_protected', ['?', '..x', 'a?b'])
+  t.notMatch(target, /\?/)
+  t.ok(target.startsWith('/_protected/'))
+})
+
+t.test('accel headers: content type from the extension, octet-stream otherwise', async (t) => {
+  t.equal(contentTypeFor('a.pdf'), 'application/pdf')
+  t.equal(contentTypeFor('A.PDF'), 'application/pdf')
+  t.equal(contentTypeFor('data.csv'), 'text/csv')
+  t.equal(contentTypeFor('noext'), 'application/octet-stream')
+  t.equal(contentTypeFor('weird.zzzunknown'), 'application/octet-stream')
+})
+
+t.test('accel headers: download headers carry type, disposition and cache policy', async (t) => {
+  const h = downloadHeaders(['x', 'r.pdf'], {
+    disposition: 'inline',
+    limitRate: 0,
+    cacheControl: 'private, no-store',
+  })
+  t.same(h, {
+    'content-type': 'application/pdf',
+    'content-disposition': `inline; filename="r.pdf"; filename*=UTF-8''r.pdf`,
+    'cache-control': 'private, no-store',
+  })
+})
