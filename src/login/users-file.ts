@@ -63,7 +63,7 @@ export function parseUsers(file: string, text: string): ReadonlyMap<string, Logi
       problem(
         ['users', i, 'password'],
         `${at}.password`,
-        'must be a hash from `download-gateway hash-password`',
+        'must be a scrypt hash from `npm run cli -- hash-password`',
       )
     }
     const groups = u.groups ?? []

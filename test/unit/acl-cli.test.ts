@@ -32,8 +32,7 @@ t.test('cli args: explain collects --acl, --user, repeated --group, --default an
     ok: true,
     command: {
       name: 'explain',
-      acl: ['a.yaml', 'acl.d'],
-      defaultEffect: 'allow',
+      source: { kind: 'acl', paths: ['a.yaml', 'acl.d'], defaultEffect: 'allow' },
       subject: { user: 'alice', groups: ['g1', 'g2'] },
       path: '/x/y',
     },
@@ -42,11 +41,22 @@ t.test('cli args: explain collects --acl, --user, repeated --group, --default an
 
 t.test('cli args: explain without --user is anonymous and defaults to deny', async (t) => {
   const r = parseCliArgs(['explain', '--acl', 'a', '/x'])
-  t.match(r, { ok: true, command: { subject: { user: null, groups: [] }, defaultEffect: 'deny' } })
+  t.match(r, {
+    ok: true,
+    command: { subject: { user: null, groups: [] }, source: { defaultEffect: 'deny' } },
+  })
 })
 
 t.test('cli args: usage errors are values, not exceptions', async (t) => {
-  t.match(parseCliArgs(['explain', '/x']), { ok: false, message: /--acl/ })
+  t.match(parseCliArgs(['explain', '--acl', 'a', '--config', 'g.yaml', '/x']), {
+    ok: false,
+    message: /not both/,
+  })
+  t.match(parseCliArgs(['explain', '--default', 'allow', '/x']), {
+    ok: false,
+    message: /--default goes with --acl/,
+  })
+  t.match(parseCliArgs(['hash-password', 'pw']), { ok: false, message: /standard input/ })
   t.match(parseCliArgs(['explain', '--acl', 'a']), { ok: false, message: /one <path>/ })
   t.match(parseCliArgs(['explain', '--acl', 'a', '--default', 'maybe', '/x']), { ok: false })
   t.match(parseCliArgs(['explain', '--acl', 'a', '--bogus', '/x']), { ok: false })
@@ -93,7 +103,7 @@ t.test('cli explain: exit 2 on a load error, one problem per line as file:line f
 
 t.test('cli explain: exit 2 on a usage error, with the usage text', async (t) => {
   const io = capture()
-  t.equal(await main(['explain', '/x'], io), 2)
+  t.equal(await main(['explain', '--acl', good], io), 2)
   t.match(io.err_.join('\n'), 'usage:')
 })
 
@@ -108,4 +118,57 @@ t.test('cli check: exit 1 and every problem printed for bad rules', async (t) =>
   const code = await main(['check', '--acl', join(fixtures, 'errors', 'many-problems.yaml')], io)
   t.equal(code, 1)
   t.equal(io.err_.length, 4)
+})
+
+t.test(
+  'cli args: without --acl the rules come from --config, $GATEWAY_CONFIG or the default config',
+  async (t) => {
+    t.match(parseCliArgs(['explain', '--config', 'g.yaml', '/x']), {
+      ok: true,
+      command: { source: { kind: 'config', file: 'g.yaml' } },
+    })
+    t.match(parseCliArgs(['check'], { GATEWAY_CONFIG: 'env.yaml' }), {
+      ok: true,
+      command: { source: { kind: 'config', file: 'env.yaml' } },
+    })
+    t.match(parseCliArgs(['check']), {
+      ok: true,
+      command: { source: { kind: 'config', file: 'config/gateway.yaml' } },
+    })
+  },
+)
+
+t.test('cli explain: --config reads the ACL paths and default from the gateway config', async (t) => {
+  const io = capture()
+  const code = await main(
+    ['explain', '--config', 'config/gateway.yaml', '--user', 'demo', '/home/demo/notes.txt'],
+    io,
+  )
+  t.equal(code, 0)
+  t.match(io.out_.join('\n'), /own-home at .*10-example\.yaml:\d+/)
+  const denied = capture()
+  t.equal(
+    await main(
+      ['explain', '--config', 'config/gateway.yaml', '--user', 'demo', '/home/alice/secret.txt'],
+      denied,
+    ),
+    1,
+  )
+})
+
+t.test('cli check: a broken gateway config is reported with file and line', async (t) => {
+  const io = capture()
+  t.equal(await main(['check', '--config', join(fixtures, 'errors', 'yaml-syntax.yaml')], io), 2)
+  t.match(io.err_.join('\n'), /yaml-syntax\.yaml:\d+/)
+})
+
+t.test('cli hash-password: prints a hash the users file accepts for that password', async (t) => {
+  const { parsePasswordHash, verifyPassword } = await import('../../src/login/password-hash.js')
+  const io = capture()
+  t.equal(await main(['hash-password'], io, {}, async () => 'a long password\n'), 0)
+  const hash = parsePasswordHash(io.out_[0] as string)
+  if (!hash) throw new Error(`not a hash: ${io.out_[0]}`)
+  t.equal(await verifyPassword('a long password', hash), true)
+  const short = capture()
+  t.equal(await main(['hash-password'], short, {}, async () => 'short\n'), 2)
 })
