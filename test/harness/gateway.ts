@@ -73,6 +73,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   )
   const first = await acl.load()
   if (!first.ok) throw new Error(`test ACL does not load: ${JSON.stringify(first.errors)}`)
+  if (config.acl.watch) acl.watch()
   let store: SessionStore
   if (config.session.store === 'redis') {
     const redis = new RedisSessionStore({ ...config.session.redis, onError: () => {} })

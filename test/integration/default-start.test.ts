@@ -153,3 +153,37 @@ t.test('default start: SIGTERM closes the server cleanly', async (t) => {
   t.equal(await exited, 0)
   t.match(server.output(), /"msg":"closing"/)
 })
+
+t.test('default start: SIGHUP reloads the rules, and a bad rule file keeps the running ones', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'gw-sighup-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const rules = join(dir, 'rules.yaml')
+  const allowRule = 'rules:\n  - id: open\n    path: /public/**\n    allow: anyone\n'
+  await writeFile(rules, allowRule)
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    `delivery:\n  mode: direct\n  files_root: ${join(process.cwd(), 'examples/files')}\nsession:\n  store: memory\nacl:\n  paths: [rules.yaml]\n  watch: false\n`,
+  )
+  const server = await startServer({ GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
+  t.teardown(() => stop(server.child))
+  const url = `http://127.0.0.1:${server.port}/download/public/welcome.txt`
+  const statusAfterHup = async (expected: number) => {
+    server.child.kill('SIGHUP')
+    for (let i = 0; i < 50; i++) {
+      const s = (await fetch(url)).status
+      if (s === expected) return s
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return (await fetch(url)).status
+  }
+  t.equal((await fetch(url)).status, 200)
+  await writeFile(rules, 'rules:\n  - id: closed\n    path: /public/**\n    deny: anyone\n')
+  t.equal(await statusAfterHup(401), 401, 'the new rule denies')
+  await writeFile(rules, 'rules:\n  - id: [broken\n')
+  server.child.kill('SIGHUP')
+  await new Promise((r) => setTimeout(r, 500))
+  t.equal((await fetch(url)).status, 401, 'the broken file changed nothing')
+  t.match(server.output(), /rules\.yaml:\d+/, 'the error names the file and line')
+  await writeFile(rules, allowRule)
+  t.equal(await statusAfterHup(200), 200, 'and a good file is taken again')
+})
