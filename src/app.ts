@@ -8,10 +8,19 @@ import { registerAccelGuard } from './accel-guard.js'
 import type { RuleSet } from './acl/index.js'
 import type { GatewayConfig } from './config/gateway-config.js'
 import { recordDecision, registerDecisionLog } from './decision-log.js'
+import {
+  GW_ERR_BAD_PATH,
+  GW_ERR_BAD_REQUEST,
+  GW_ERR_INTERNAL,
+  GW_ERR_METHOD,
+  GW_ERR_NO_ROUTE,
+  GW_ERR_STORE_UNAVAILABLE,
+} from './errors.js'
 import type { LoginUser } from './login/users-file.js'
-import { refuse, registerDownloadRoute } from './routes/download.js'
+import { registerDownloadRoute } from './routes/download.js'
 import { registerHealthRoute } from './routes/health.js'
 import { loginRoutes } from './routes/login.js'
+import { refuse } from './routes/refuse.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
 import { SessionCookieVerifier } from './session/signed-cookie.js'
 
@@ -43,7 +52,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
         { method: request.method, status: 400, code: 'GW_ERR_BAD_PATH', detail: error.code },
         'decision',
       )
-      refuse(reply, 400, 'GW_ERR_BAD_PATH', 'Bad request')
+      refuse(reply, new GW_ERR_BAD_PATH(error.code))
     },
   })
 
@@ -55,23 +64,32 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   app.setErrorHandler((error: Error, request, reply) => {
     if (error instanceof StoreUnavailableError) {
       recordDecision(request, { code: 'GW_ERR_STORE_UNAVAILABLE', detail: error.message })
-      return refuse(reply, 503, 'GW_ERR_STORE_UNAVAILABLE', 'Service unavailable', { 'retry-after': '1' })
+      return refuse(reply, new GW_ERR_STORE_UNAVAILABLE(), { 'retry-after': '1' })
     }
     const status = (error as { statusCode?: number }).statusCode
-    if (status && status >= 400 && status < 500) {
+    const code = (error as { code?: unknown }).code
+    // Only Fastify's own client errors (an unparseable login body, a body too large) keep their
+    // 4xx; anything else that throws is a bug whatever status it carries, and answers 500.
+    if (status && status >= 400 && status < 500 && typeof code === 'string' && code.startsWith('FST_ERR_')) {
       recordDecision(request, {
         code: (error as { code?: string }).code ?? 'GW_ERR_BAD_REQUEST',
         detail: error.message,
       })
-      return refuse(reply, status, 'GW_ERR_BAD_REQUEST', 'Bad request')
+      return refuse(reply, Object.assign(new GW_ERR_BAD_REQUEST(), { statusCode: status }))
     }
     request.log.error({ err: error }, 'unexpected error')
     recordDecision(request, { code: 'GW_ERR_INTERNAL' })
-    return refuse(reply, 500, 'GW_ERR_INTERNAL', 'Internal error')
+    return refuse(reply, new GW_ERR_INTERNAL())
   })
   app.setNotFoundHandler((request, reply) => {
+    // Methods Fastify does not route (PROPFIND, MKCOL, ...) land here: under the download prefix
+    // they are still a wrong method, not a missing file.
+    if (request.url.startsWith(config.delivery.routePrefix)) {
+      recordDecision(request, { code: 'GW_ERR_METHOD' })
+      return refuse(reply, new GW_ERR_METHOD(), { allow: 'GET, HEAD' })
+    }
     recordDecision(request, { code: 'GW_ERR_NO_ROUTE' })
-    return refuse(reply, 404, 'GW_ERR_NO_ROUTE', 'Not found')
+    return refuse(reply, new GW_ERR_NO_ROUTE())
   })
 
   const s = config.session

@@ -3,8 +3,11 @@
 import createError from '@fastify/error'
 
 // Request path problems: answered before any session or ACL work.
-export const GW_ERR_BAD_PATH = createError('GW_ERR_BAD_PATH', 'Bad download path: %s', 400)
-export const GW_ERR_PATH_TOO_LONG = createError('GW_ERR_PATH_TOO_LONG', 'Download path too long', 414)
+export const GW_ERR_BAD_PATH = createError('GW_ERR_BAD_PATH', 'Bad download path (%s)', 400)
+export const GW_ERR_PATH_TOO_LONG = createError('GW_ERR_BAD_PATH', 'Download path too long', 414)
+// Anything the router itself rejects (a malformed URL) or a body it cannot parse.
+export const GW_ERR_BAD_REQUEST = createError('GW_ERR_BAD_REQUEST', 'Bad request', 400)
+export const GW_ERR_NO_ROUTE = createError('GW_ERR_NO_ROUTE', 'Not found', 404)
 
 // Identity problems.
 export const GW_ERR_NO_SESSION = createError('GW_ERR_NO_SESSION', 'Login required', 401)
@@ -19,7 +22,6 @@ export const GW_ERR_HIDDEN = createError('GW_ERR_HIDDEN', 'Not found', 404)
 
 // Direct (development) delivery only: the gateway itself looks at the file.
 export const GW_ERR_NOT_FOUND = createError('GW_ERR_NOT_FOUND', 'Not found', 404)
-export const GW_ERR_NOT_A_FILE = createError('GW_ERR_NOT_A_FILE', 'Not found', 404)
 
 // Fail closed: when the session store cannot answer, nobody gets a file.
 export const GW_ERR_STORE_UNAVAILABLE = createError('GW_ERR_STORE_UNAVAILABLE', 'Service unavailable', 503)
@@ -27,7 +29,11 @@ export const GW_ERR_STORE_UNAVAILABLE = createError('GW_ERR_STORE_UNAVAILABLE', 
 // Method and login.
 export const GW_ERR_METHOD = createError('GW_ERR_METHOD', 'Method not allowed', 405)
 export const GW_ERR_LOGIN_FAILED = createError('GW_ERR_LOGIN_FAILED', 'Invalid user name or password', 401)
-export const GW_ERR_LOGIN_BAD_REQUEST = createError('GW_ERR_LOGIN_BAD_REQUEST', 'Bad login request: %s', 400)
+export const GW_ERR_LOGIN_BAD_REQUEST = createError(
+  'GW_ERR_LOGIN_BAD_REQUEST',
+  'username and password are required',
+  400,
+)
 
-// Start-up and reload problems (never sent to a client).
-export const GW_ERR_CONFIG = createError('GW_ERR_CONFIG', 'Invalid configuration:\n%s', 500)
+// A bug: logged with its stack, answered without details.
+export const GW_ERR_INTERNAL = createError('GW_ERR_INTERNAL', 'Internal error', 500)

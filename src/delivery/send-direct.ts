@@ -1,6 +1,8 @@
 // Direct delivery (development mode): the gateway streams the file itself, ranges included, with the
 // same headers it would give nginx. Production uses x-accel mode, where no byte passes through Node.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { GW_ERR_NOT_FOUND } from '../errors.js'
+import { refuse } from '../routes/refuse.js'
 import { resolveRange } from './byte-range.js'
 import { openServedFile } from './direct-file.js'
 
@@ -13,10 +15,7 @@ export async function sendDirect(
 ): Promise<'sent' | 'not-found' | 'not-a-file' | 'symlink'> {
   const opened = await openServedFile(realRoot, segments)
   if (!opened.ok) {
-    reply
-      .code(404)
-      .headers({ 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' })
-      .send('{"statusCode":404,"code":"GW_ERR_NOT_FOUND","message":"Not found"}')
+    refuse(reply, new GW_ERR_NOT_FOUND())
     return opened.reason
   }
   const { handle, stats } = opened

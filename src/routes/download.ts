@@ -6,9 +6,23 @@ import type { RuleSet, Subject } from '../acl/index.js'
 import { recordDecision } from '../decision-log.js'
 import { accelRedirectTarget, downloadHeaders } from '../delivery/accel-headers.js'
 import { sendDirect } from '../delivery/send-direct.js'
+import {
+  GW_ERR_BAD_COOKIE,
+  GW_ERR_BAD_PATH,
+  GW_ERR_DENIED,
+  GW_ERR_HIDDEN,
+  GW_ERR_METHOD,
+  GW_ERR_NO_SESSION,
+  GW_ERR_PATH_TOO_LONG,
+  GW_ERR_SESSION_EXPIRED,
+  GW_ERR_SESSION_NO_USER,
+  GW_ERR_SESSION_UNKNOWN,
+  GW_ERR_STORE_UNAVAILABLE,
+} from '../errors.js'
 import { canonicalizeRequestPath } from '../paths/canonical-path.js'
 import { type IdentityResolverOptions, resolveIdentity } from '../session/resolve-identity.js'
 import { StoreUnavailableError } from '../session/session-store.js'
+import { refuse } from './refuse.js'
 
 export interface DownloadRouteOptions {
   readonly routePrefix: string
@@ -23,16 +37,25 @@ export interface DownloadRouteOptions {
 
 const ANONYMOUS: Subject = Object.freeze({ user: null, groups: Object.freeze([]) as readonly string[] })
 
+// Why a request is anonymous decides which 401 it gets.
+const ANONYMOUS_REFUSALS = {
+  GW_ERR_NO_SESSION,
+  GW_ERR_BAD_COOKIE,
+  GW_ERR_SESSION_UNKNOWN,
+  GW_ERR_SESSION_EXPIRED,
+  GW_ERR_SESSION_NO_USER,
+} as const
+
 export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOptions): void {
   app.route({
-    method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    // Every method Fastify knows, so each one that is not GET or HEAD gets a clear 405.
+    method: app.supportedMethods,
     url: `${o.routePrefix}*`,
     // Refuse other methods before Fastify reads or parses any body.
     onRequest: (request, reply, done) => {
       if (request.method === 'GET' || request.method === 'HEAD') return done()
       recordDecision(request, { code: 'GW_ERR_METHOD' })
-      reply.code(405).header('allow', 'GET, HEAD')
-      refuse(reply, 405, 'GW_ERR_METHOD', 'Method not allowed')
+      refuse(reply, new GW_ERR_METHOD(), { allow: 'GET, HEAD' })
     },
     handler: (request, reply) => handleDownload(request, reply, o),
   })
@@ -46,12 +69,14 @@ async function handleDownload(
   const canonical = canonicalizeRequestPath(request.raw.url as string, o.routePrefix)
   if (!canonical.ok) {
     recordDecision(request, { code: 'GW_ERR_BAD_PATH', detail: canonical.reason })
-    const status = canonical.reason === 'too-long' ? 414 : 400
-    return refuse(reply, status, 'GW_ERR_BAD_PATH', `Bad download path (${canonical.reason})`)
+    return refuse(
+      reply,
+      canonical.reason === 'too-long' ? new GW_ERR_PATH_TOO_LONG() : new GW_ERR_BAD_PATH(canonical.reason),
+    )
   }
 
   let subject = ANONYMOUS
-  let anonymousReason = 'GW_ERR_NO_SESSION'
+  let anonymousReason: keyof typeof ANONYMOUS_REFUSALS = 'GW_ERR_NO_SESSION'
   try {
     const result = await resolveIdentity(request.cookies[o.cookieName], o.identity)
     if (result.ok) subject = result.identity
@@ -60,7 +85,7 @@ async function handleDownload(
     if (!(err instanceof StoreUnavailableError)) throw err
     // Fail closed: without the store we cannot know who this is, so nobody gets a file.
     recordDecision(request, { code: 'GW_ERR_STORE_UNAVAILABLE', path: canonical.path, detail: err.message })
-    return refuse(reply, 503, 'GW_ERR_STORE_UNAVAILABLE', 'Service unavailable', { 'retry-after': '1' })
+    return refuse(reply, new GW_ERR_STORE_UNAVAILABLE(), { 'retry-after': '1' })
   }
 
   const decision = o.acl.current.decide(canonical.aclPath, subject)
@@ -74,7 +99,7 @@ async function handleDownload(
         rule,
         detail: decision.reason,
       })
-      return refuse(reply, 404, 'GW_ERR_HIDDEN', 'Not found')
+      return refuse(reply, new GW_ERR_HIDDEN())
     }
     if (subject.user === null) {
       recordDecision(request, {
@@ -84,7 +109,7 @@ async function handleDownload(
         rule,
         detail: decision.reason,
       })
-      return refuse(reply, 401, anonymousReason, 'Login required')
+      return refuse(reply, new ANONYMOUS_REFUSALS[anonymousReason]())
     }
     recordDecision(request, {
       code: 'GW_ERR_DENIED',
@@ -93,7 +118,7 @@ async function handleDownload(
       rule,
       detail: decision.reason,
     })
-    return refuse(reply, 403, 'GW_ERR_DENIED', 'Forbidden')
+    return refuse(reply, new GW_ERR_DENIED())
   }
 
   const headers = downloadHeaders(canonical.segments, decision.policy)
@@ -122,22 +147,4 @@ async function handleDownload(
   markAccelAllowed(reply)
   reply.header('x-accel-redirect', accelRedirectTarget(o.internalPrefix, canonical.segments))
   return reply.send()
-}
-
-/** A refusal: a small JSON body, never cacheable, never a file. */
-export function refuse(
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  message: string,
-  extraHeaders: Record<string, string> = {},
-): FastifyReply {
-  return reply
-    .code(status)
-    .headers({
-      'cache-control': 'no-store',
-      'content-type': 'application/json; charset=utf-8',
-      ...extraHeaders,
-    })
-    .send(`{"statusCode":${status},"code":"${code}","message":"${message}"}`)
 }

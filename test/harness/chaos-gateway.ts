@@ -1,0 +1,238 @@
+// The real app (buildApp) with dependencies that fail on request: a session store that is down,
+// throws, answers late or never, an ACL whose decide() throws, and test hooks that set X-Accel
+// headers early or fail after the route set them. Each request picks its failure with headers, so
+// one running gateway (with nginx in front, which forwards client headers) serves every case and
+// requests can run concurrently. The store behind the chaos is the real Redis store.
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { AclHolder, type Decision, type RuleSet, type Subject } from '../../src/acl/index.js'
+import { buildApp } from '../../src/app.js'
+import { parseConfig } from '../../src/config/load-config.js'
+import { loadUsersFile } from '../../src/login/users-file.js'
+import { RedisSessionStore } from '../../src/session/redis-store.js'
+import {
+  type SessionData,
+  type SessionStore,
+  StoreUnavailableError,
+} from '../../src/session/session-store.js'
+import { TEST_SECRET } from './gateway.js'
+import { SCENARIO_ACL, X_ACCEL_REDIS_CONFIG } from './scenario.js'
+
+export const STORE_MODES = ['ok', 'unavailable', 'late', 'throw', 'throw-sync', 'never'] as const
+export type StoreMode = (typeof STORE_MODES)[number]
+
+export const ACL_MODES = ['real', 'throw', 'throw-value', 'throw-4xx', 'bogus-policy'] as const
+export type AclMode = (typeof ACL_MODES)[number]
+
+export const HOOK_MODES = ['none', 'early-accel', 'prehandler-throw', 'throw-200', 'onsend-throw'] as const
+export type HookMode = (typeof HOOK_MODES)[number]
+
+/** Every X-Accel header nginx acts on. */
+export const ACCEL_HEADERS = [
+  'x-accel-redirect',
+  'x-accel-limit-rate',
+  'x-accel-charset',
+  'x-accel-buffering',
+  'x-accel-expires',
+]
+
+/** Where the early X-Accel header points: the report bob may not read. */
+export const EARLY_TARGET = '/_protected/reports/q1.pdf'
+
+interface Chaos {
+  store: StoreMode
+  acl: AclMode
+  hook: HookMode
+}
+
+export interface ChaosGateway {
+  port: number
+  app: FastifyInstance
+  /** The real Redis store behind the chaos: seed sessions with it. */
+  inner: RedisSessionStore
+  logs(): Record<string, unknown>[]
+  /** Store reads that were told never to answer and have not been released yet. */
+  pendingNever(): number
+  stop(): Promise<void>
+}
+
+function pick<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback
+}
+
+/**
+ * Starts the chaos gateway in x-accel mode on a loopback port, files under `filesRoot`, sessions
+ * in the Redis at `redisUrl`, SCENARIO_ACL rules and `usersYaml` logins. Headers `x-chaos-store`,
+ * `x-chaos-acl` and `x-chaos-hook` choose the failure of each request.
+ */
+export async function startChaosGateway(o: {
+  filesRoot: string
+  redisUrl: string
+  usersYaml: string
+}): Promise<ChaosGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'gw-chaos-'))
+  await mkdir(join(dir, 'acl.d'))
+  await writeFile(join(dir, 'acl.d', '10-test.yaml'), SCENARIO_ACL)
+  await writeFile(join(dir, 'users.yaml'), o.usersYaml)
+  const fill: Record<string, string> = { FILES_ROOT: o.filesRoot, REDIS_URL: o.redisUrl }
+  const yaml = X_ACCEL_REDIS_CONFIG.replace(
+    /\$\{(FILES_ROOT|REDIS_URL)\}/g,
+    (_, name: string) => fill[name] as string,
+  )
+  const configFile = join(dir, 'gateway.yaml')
+  await writeFile(configFile, yaml)
+  const config = parseConfig(configFile, yaml, { GATEWAY_SESSION_SECRETS: TEST_SECRET })
+
+  let captured = ''
+  const log = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        captured += chunk.toString()
+        cb()
+      },
+    }),
+  )
+  const holder = new AclHolder(
+    config.acl.paths,
+    { defaultEffect: config.acl.defaultEffect, defaults: config.acl.defaults },
+    log,
+  )
+  const loaded = await holder.load()
+  if (!loaded.ok) throw new Error(`chaos ACL does not load: ${JSON.stringify(loaded.errors)}`)
+  const inner = new RedisSessionStore({ ...config.session.redis, onError: () => {} })
+  await inner.connect()
+
+  // The failure chosen by the request being served, visible to the store and the ACL below.
+  const current = new AsyncLocalStorage<Chaos>()
+  const never = new Set<(err: Error) => void>()
+
+  const store: SessionStore = {
+    get(sessionId: string): Promise<SessionData | null> {
+      switch (current.getStore()?.store ?? 'ok') {
+        case 'unavailable':
+          return Promise.reject(new StoreUnavailableError(new Error('chaos: store down')))
+        case 'late':
+          // What the Redis store's own command timeout turns a hung server into.
+          return new Promise((_, reject) =>
+            setTimeout(() => reject(new StoreUnavailableError(new Error('chaos: timed out'))), 60),
+          )
+        case 'throw':
+          return Promise.reject(new TypeError('chaos: a bug in the store'))
+        case 'throw-sync':
+          throw new RangeError('chaos: a synchronous bug in the store')
+        case 'never':
+          return new Promise((_, reject) => never.add(reject))
+        default:
+          return inner.get(sessionId)
+      }
+    },
+    set: (id, data, ttl) => inner.set(id, data, ttl),
+    destroy: (id) => inner.destroy(id),
+    ping: () => inner.ping(),
+    close: () => inner.close(),
+  }
+
+  const bogusDecision = (real: Decision): Decision => ({
+    ...real,
+    allow: true,
+    policy: { ...real.policy, cacheControl: 'private\r\nX-Injected: 1', limitRate: 5 },
+  })
+  const chaosRules = (real: RuleSet): RuleSet =>
+    new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== 'decide') return Reflect.get(target, prop, receiver)
+        return (path: string, subject: Subject): Decision => {
+          switch (current.getStore()?.acl ?? 'real') {
+            case 'throw':
+              throw new Error('chaos: decide failed')
+            case 'throw-value':
+              // Not an Error at all: some libraries throw strings.
+              throw 'chaos: decide threw a string'
+            case 'throw-4xx':
+              throw Object.assign(new Error('chaos: decide failed with a status'), { statusCode: 418 })
+            case 'bogus-policy':
+              return bogusDecision(target.decide(path, subject))
+            default:
+              return target.decide(path, subject)
+          }
+        }
+      },
+    })
+  const acl = {
+    get current(): RuleSet {
+      return chaosRules(holder.current)
+    },
+  }
+
+  const app = await buildApp(config, {
+    store,
+    acl,
+    realFilesRoot: await realpath(o.filesRoot),
+    users: config.login.usersFile ? loadUsersFile(config.login.usersFile) : undefined,
+    logger: log,
+  })
+  // Hooks added after the app's own: the accel guard's onSend runs before the throwing one.
+  app.addHook('onRequest', (request, reply, done) => {
+    const chaos: Chaos = {
+      store: pick(request.headers['x-chaos-store'], STORE_MODES, 'ok'),
+      acl: pick(request.headers['x-chaos-acl'], ACL_MODES, 'real'),
+      hook: pick(request.headers['x-chaos-hook'], HOOK_MODES, 'none'),
+    }
+    if (chaos.hook === 'early-accel') {
+      // A careless plugin: X-Accel headers on every reply, before any decision.
+      reply.header('x-accel-redirect', EARLY_TARGET)
+      reply.header('x-accel-limit-rate', '0')
+      reply.header('x-accel-charset', 'utf-8')
+      reply.header('x-accel-buffering', 'no')
+      reply.header('x-accel-expires', '3600')
+    }
+    current.run(chaos, done)
+  })
+  app.addHook('preHandler', (_request, reply, done) => {
+    const hook = current.getStore()?.hook
+    if (hook === 'prehandler-throw' || hook === 'throw-200') {
+      reply.code(200).header('x-accel-redirect', EARLY_TARGET)
+      const err = new Error(`chaos: ${hook}`)
+      done(hook === 'throw-200' ? Object.assign(err, { statusCode: 200 }) : err)
+      return
+    }
+    done()
+  })
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    // Fails after the route set X-Accel-Redirect and the guard let it through.
+    if (current.getStore()?.hook === 'onsend-throw' && reply.hasHeader('x-accel-redirect')) {
+      done(new Error('chaos: onSend failed after X-Accel-Redirect was set'))
+      return
+    }
+    done(null, payload)
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+
+  return {
+    port,
+    app,
+    inner,
+    logs: () =>
+      captured
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    pendingNever: () => never.size,
+    async stop() {
+      for (const reject of never) reject(new StoreUnavailableError(new Error('chaos: released at stop')))
+      never.clear()
+      holder.close()
+      await app.close()
+      await inner.close().catch(() => {})
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
