@@ -1,7 +1,6 @@
 // Builds the Fastify app from a checked config and its already-created dependencies. No I/O here
 // beyond what the plugins do on registration: server.ts creates stores and rule sets, tests inject
 // their own.
-import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { registerAccelGuard } from './accel-guard.js'
@@ -58,7 +57,6 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
 
   registerDecisionLog(app)
   registerAccelGuard(app)
-  await app.register(fastifyCookie)
   await app.register(fastifyFormbody)
 
   app.setErrorHandler((error: Error, request, reply) => {

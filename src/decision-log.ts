@@ -23,10 +23,16 @@ export function recordDecision(request: FastifyRequest, record: DecisionRecord):
 
 export function registerDecisionLog(app: FastifyInstance): void {
   app.decorateRequest('decision', null)
+  // The logger's redaction walks every line for secret-bearing paths ('*.password' visits every
+  // key), which cost a third of a decision line. A decision line is built here from the fixed
+  // fields below, none of which any redact path can name, so its lines skip that walk. The
+  // request id is written as a field, as Fastify's per-request logger would have bound it.
+  const log = app.log.child({}, { redact: [] })
   app.addHook('onResponse', (request, reply, done) => {
     const d = request.decision
     const status = reply.statusCode
     const fields = {
+      reqId: request.id,
       method: request.method,
       status,
       code: d?.code ?? (status < 400 ? 'GW_OK' : 'GW_ERR_UNCLASSIFIED'),
@@ -36,8 +42,8 @@ export function registerDecisionLog(app: FastifyInstance): void {
       detail: d?.detail,
       ms: Math.round(reply.elapsedTime * 1000) / 1000,
     }
-    if (status >= 500) request.log.error(fields, 'decision')
-    else request.log.info(fields, 'decision')
+    if (status >= 500) log.error(fields, 'decision')
+    else log.info(fields, 'decision')
     done()
   })
 }

@@ -20,6 +20,7 @@ import {
   GW_ERR_STORE_UNAVAILABLE,
 } from '../errors.js'
 import { canonicalizeRequestPath } from '../paths/canonical-path.js'
+import { readCookie } from '../session/cookie-header.js'
 import { type IdentityResolverOptions, resolveIdentity } from '../session/resolve-identity.js'
 import { StoreUnavailableError } from '../session/session-store.js'
 import { refuse } from './refuse.js'
@@ -78,7 +79,7 @@ async function handleDownload(
   let subject = ANONYMOUS
   let anonymousReason: keyof typeof ANONYMOUS_REFUSALS = 'GW_ERR_NO_SESSION'
   try {
-    const result = await resolveIdentity(request.cookies[o.cookieName], o.identity)
+    const result = await resolveIdentity(readCookie(request.headers.cookie, o.cookieName), o.identity)
     if (result.ok) subject = result.identity
     else anonymousReason = result.reason
   } catch (err) {

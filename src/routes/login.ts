@@ -3,6 +3,7 @@
 // exactly like a main app would. POST /logout deletes the session. The plugin is encapsulated: the
 // session machinery runs on these two routes only, never on downloads, and only a successful login
 // ever creates a session (saveUninitialized: false).
+import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import type { FastifyInstance } from 'fastify'
 import { recordDecision } from '../decision-log.js'
@@ -37,13 +38,17 @@ const decoyHash = parsePasswordHash(await hashPassword('decoy password, never ma
 export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): Promise<void> {
   // @fastify/session speaks callbacks; our stores speak promises.
   const callbackStore: fastifySession.SessionStore = {
-    get: (id, cb) => void o.store.get(id).then((d) => cb(null, d as never), cb),
+    // A copy: the store may hand out a shared frozen object, and a session gets changed here.
+    get: (id, cb) => void o.store.get(id).then((d) => cb(null, (d && structuredClone(d)) as never), cb),
     set: (id, session, cb) => {
       const data = JSON.parse(JSON.stringify(session)) as Record<string, unknown>
       void o.store.set(id, data, ttlSecondsFor(data, o.maxAgeSeconds)).then(() => cb(), cb)
     },
     destroy: (id, cb) => void o.store.destroy(id).then(() => cb(), cb),
   }
+  // Cookie parsing for these routes only: the download route reads its one cookie itself
+  // (session/cookie-header.ts) instead of parsing every cookie of every request.
+  await app.register(fastifyCookie)
   await app.register(fastifySession, {
     secret: [...o.secrets],
     cookieName: o.cookieName,

@@ -1,6 +1,7 @@
 // Sessions in Redis, in the layout connect-redis uses (key = prefix + session id, value = the
 // session as JSON, expiring with the session), so the main web app and the gateway share them.
 import { createClient } from 'redis'
+import { SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
 export interface RedisStoreOptions {
@@ -10,17 +11,22 @@ export interface RedisStoreOptions {
   readonly connectTimeoutMs: number
   readonly commandTimeoutMs: number
   /**
-   * Keep session reads in process memory, invalidated by Redis itself (RESP3 client tracking): a
-   * session changed or deleted by anyone is dropped from the cache as Redis sends the invalidation.
+   * Keep sessions read in process memory, invalidated by Redis itself (RESP3 client tracking): a
+   * session changed or deleted by anyone is dropped as Redis sends the invalidation, and every
+   * cached answer waits for a PING sent after its request arrived (see SessionCache).
    */
   readonly clientCache: boolean
   readonly onError?: (err: Error) => void
 }
 
+/** Most sessions kept in memory; the oldest entry goes first when it is full. */
+export const CLIENT_CACHE_MAX_ENTRIES = 10_000
+
 export class RedisSessionStore implements SessionStore {
   readonly #client
   readonly #prefix: string
   readonly #timeoutMs: number
+  readonly #cache: SessionCache | undefined
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix
@@ -29,9 +35,13 @@ export class RedisSessionStore implements SessionStore {
       url: options.url,
       ...(options.password ? { password: options.password } : {}),
       RESP: 3,
-      ...(options.clientCache
-        ? { clientSideCache: { ttl: 0, maxEntries: 100_000, evictPolicy: 'LRU' } }
-        : {}),
+      // CLIENT TRACKING ON in the handshake of every (re)connection, and one 'invalidate' event per
+      // key Redis tells us about. The values are cached by SessionCache, not by node-redis: its
+      // own cache hands out a structuredClone per hit and knows nothing of our barrier.
+      ...(options.clientCache ? { emitInvalidate: true } : {}),
+      // node-redis' own command timeout arms an AbortSignal.timeout per command (measurable in
+      // profiles) and was seen not to fire against a stopped Redis: #withTimeout replaces it.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: options.connectTimeoutMs,
         // Keep trying in the background; meanwhile every request fails fast with 503.
@@ -40,7 +50,33 @@ export class RedisSessionStore implements SessionStore {
       // Without this, commands wait in a queue while Redis is down instead of failing closed at once.
       disableOfflineQueue: true,
     })
-    this.#client.on('error', (err: Error) => options.onError?.(err))
+    this.#client.on('error', (err: Error) => {
+      this.#cache?.connectionLost()
+      options.onError?.(err)
+    })
+    if (options.clientCache) {
+      const cache = new SessionCache(CLIENT_CACHE_MAX_ENTRIES, () => this.#withTimeout(this.#client.ping()))
+      this.#cache = cache
+      const prefix = this.#prefix
+      this.#client.on('invalidate', (key: unknown) => {
+        if (key === null) return cache.invalidateAll()
+        const name = String(key)
+        if (name.startsWith(prefix)) cache.invalidate(name.slice(prefix.length))
+      })
+      this.#client.on('end', () => cache.connectionLost())
+      this.#client.on('reconnecting', () => cache.connectionLost())
+      this.#client.on('ready', () => {
+        cache.connectionLost()
+        // Caching starts only once Redis itself confirms tracking on this very connection.
+        const epoch = cache.epoch
+        this.#withTimeout(this.#client.sendCommand(['CLIENT', 'TRACKINGINFO'])).then(
+          (info) => {
+            if (trackingIsOn(info)) cache.trackingConfirmed(epoch)
+          },
+          () => cache.connectionLost(),
+        )
+      })
+    }
   }
 
   /** Starts connecting; resolves once connected, but the store is usable (failing) before that. */
@@ -53,37 +89,76 @@ export class RedisSessionStore implements SessionStore {
     )
   }
 
+  /**
+   * With the client cache on, the answer may be shared with other requests and is frozen: callers
+   * must not change it.
+   */
   async get(sessionId: string): Promise<SessionData | null> {
+    const cache = this.#cache
+    if (cache?.usable) {
+      try {
+        const hit = await cache.lookup(sessionId)
+        if (hit !== undefined) return hit
+      } catch (err) {
+        throw new StoreUnavailableError(err)
+      }
+    }
+    const fill = cache?.beginFill(sessionId)
     let json: string | null
+    let ttlMs = -1
     try {
-      json = (await this.#withTimeout(this.#client.get(this.#prefix + sessionId))) as string | null
+      const key = this.#prefix + sessionId
+      if (fill) {
+        // Sent in the same tick, so node-redis writes them together: one round trip.
+        const [value, pttl] = await this.#withTimeout(
+          Promise.all([this.#client.get(key), this.#client.pTTL(key)]),
+        )
+        json = value as string | null
+        ttlMs = pttl as number
+      } else {
+        json = (await this.#withTimeout(this.#client.get(key))) as string | null
+      }
     } catch (err) {
+      cache?.connectionLost()
       throw new StoreUnavailableError(err)
     }
     if (json === null) return null
+    let data: SessionData
     try {
-      const data = JSON.parse(json) as unknown
-      return data && typeof data === 'object' && !Array.isArray(data) ? (data as SessionData) : null
+      const parsed = JSON.parse(json) as unknown
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null
+      data = parsed as SessionData
     } catch {
       return null // not a session we can read: treated as no session
     }
+    if (fill) return cache?.endFill(fill, deepFreeze(data), ttlMs) ?? data
+    return data
   }
 
   async set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void> {
+    this.#cache?.invalidate(sessionId)
     try {
       await this.#withTimeout(
         this.#client.set(this.#prefix + sessionId, JSON.stringify(data), { EX: ttlSeconds }),
       )
     } catch (err) {
+      this.#cache?.connectionLost()
       throw new StoreUnavailableError(err)
+    } finally {
+      this.#cache?.invalidate(sessionId)
     }
   }
 
   async destroy(sessionId: string): Promise<void> {
+    // Dropped here before and after the DEL: our own logout must not wait for Redis' push.
+    this.#cache?.invalidate(sessionId)
     try {
       await this.#withTimeout(this.#client.del(this.#prefix + sessionId))
     } catch (err) {
+      this.#cache?.connectionLost()
       throw new StoreUnavailableError(err)
+    } finally {
+      this.#cache?.invalidate(sessionId)
     }
   }
 
@@ -91,8 +166,14 @@ export class RedisSessionStore implements SessionStore {
     try {
       await this.#withTimeout(this.#client.ping())
     } catch (err) {
+      this.#cache?.connectionLost()
       throw new StoreUnavailableError(err)
     }
+  }
+
+  /** Sessions held in memory now (0 with the client cache off). */
+  get cachedSessions(): number {
+    return this.#cache?.size ?? 0
   }
 
   // Our own timer, not the client's command timeout: that one rides on AbortSignal.timeout, whose
@@ -107,6 +188,21 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    this.#cache?.connectionLost()
     if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy())
   }
+}
+
+/** CLIENT TRACKINGINFO answers a map whose `flags` include `on` (RESP3: a Map or an object). */
+function trackingIsOn(info: unknown): boolean {
+  const flags = info instanceof Map ? info.get('flags') : (info as { flags?: unknown } | null)?.flags
+  return Array.isArray(flags) && flags.some((f) => String(f) === 'on')
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
 }

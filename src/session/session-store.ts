@@ -3,7 +3,11 @@
 export type SessionData = Record<string, unknown>
 
 export interface SessionStore {
-  /** The session, or null if there is none. Rejects with StoreUnavailableError when it cannot say. */
+  /**
+   * The session, or null if there is none. Rejects with StoreUnavailableError when it cannot say.
+   * A store may hand the same frozen object to several requests (the Redis client cache): never
+   * change what it returns.
+   */
   get(sessionId: string): Promise<SessionData | null>
   set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void>
   destroy(sessionId: string): Promise<void>
@@ -33,8 +37,13 @@ export function ttlSecondsFor(data: SessionData, fallbackSeconds: number, now = 
 
 /** True when the session's own cookie expiry has passed, whatever the store still holds. */
 export function sessionExpired(data: SessionData, now = Date.now()): boolean {
+  return sessionExpiresAt(data) <= now
+}
+
+/** When the session's cookie expires (ms): Infinity without an expiry, -Infinity if unreadable. */
+export function sessionExpiresAt(data: SessionData): number {
   const expires = (data.cookie as { expires?: unknown } | undefined)?.expires
-  if (!expires) return false
+  if (!expires) return Number.POSITIVE_INFINITY
   const at = new Date(expires as string).getTime()
-  return Number.isNaN(at) || at <= now
+  return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at
 }

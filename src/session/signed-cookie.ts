@@ -8,9 +8,17 @@ export type CookieVerdict =
   | { readonly ok: true; readonly sessionId: string }
   | { readonly ok: false; readonly reason: 'no-cookie' | 'bad-signature' | 'bad-format' }
 
+/** Cookie values that verified, remembered; the whole memo is dropped when it is full. */
+export const VERIFIED_MEMO_SIZE = 10_000
+
 export class SessionCookieVerifier {
   readonly #signer: Signer
   readonly #prefix: string
+  // A browser sends the same cookie on every request, and an HMAC costs more than the rest of
+  // the cookie handling together. Only values that verified are kept, and the secrets cannot
+  // change during the process, so a remembered verdict is exactly what verifying again would say.
+  // Whether a session is still valid is the store's question, asked on every request regardless.
+  readonly #verified = new Map<string, CookieVerdict>()
 
   constructor(secrets: readonly string[], prefix: string) {
     this.#signer = new Signer([...secrets], 'sha256')
@@ -19,12 +27,23 @@ export class SessionCookieVerifier {
 
   verify(cookieValue: string | undefined): CookieVerdict {
     if (cookieValue === undefined || cookieValue === '') return { ok: false, reason: 'no-cookie' }
+    const known = this.#verified.get(cookieValue)
+    if (known !== undefined) return known
+    const verdict = this.#verify(cookieValue)
+    if (verdict.ok) {
+      if (this.#verified.size >= VERIFIED_MEMO_SIZE) this.#verified.clear()
+      this.#verified.set(cookieValue, verdict)
+    }
+    return verdict
+  }
+
+  #verify(cookieValue: string): CookieVerdict {
     if (!cookieValue.startsWith(this.#prefix)) return { ok: false, reason: 'bad-format' }
     const signed = this.#prefix ? cookieValue.slice(this.#prefix.length) : cookieValue
     if (signed.length > 512 || signed.indexOf('.') < 1) return { ok: false, reason: 'bad-format' }
     const result = this.#signer.unsign(signed)
     if (!result.valid || !result.value) return { ok: false, reason: 'bad-signature' }
-    return { ok: true, sessionId: result.value }
+    return Object.freeze({ ok: true, sessionId: result.value })
   }
 
   sign(sessionId: string): string {

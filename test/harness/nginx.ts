@@ -2,15 +2,24 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from './ports.js'
 import { sleep, spawnManaged } from './process.js'
 
+/**
+ * The project root: the nearest folder above this file holding package.json. Searched rather than
+ * fixed, because this file runs both from test/harness/ (tap) and from dist/test/harness/ (bench).
+ */
+export function projectRoot(from = fileURLToPath(import.meta.url)): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
+  }
+}
+
 /** The download server template that the compose file and these tests share. */
-export const TEMPLATE_PATH = fileURLToPath(
-  new URL('../../nginx/templates/download.conf.template', import.meta.url),
-)
+export const TEMPLATE_PATH = join(projectRoot(), 'nginx/templates/download.conf.template')
 
 export const DEFAULT_INTERNAL_PREFIX = '_protected'
 
@@ -25,6 +34,12 @@ export interface NginxOptions {
   serverName?: string
   /** How long to wait for the port; default 10 s. */
   startTimeoutMs?: number
+  /** Runs nginx under `taskset -c <cpuList>` (benchmarks pin servers to one core). */
+  cpuList?: string
+  /** Default true; the benchmark turns the access log off for every setup alike. */
+  accessLog?: boolean
+  /** More directives for the http block, after the download server (e.g. a baseline server). */
+  extraHttpConfig?: string
 }
 
 export interface NginxServer {
@@ -91,7 +106,7 @@ export function findNginx(): string {
   throw new Error('nginx binary not found in PATH or /usr/sbin')
 }
 
-function mainConfig(dir: string, downloadConf: string): string {
+function mainConfig(dir: string, downloadConf: string, opts: NginxOptions): string {
   const mimeTypes = '/etc/nginx/mime.types'
   const lines = [
     '# Written by test/harness/nginx.ts for one test run.',
@@ -105,13 +120,14 @@ function mainConfig(dir: string, downloadConf: string): string {
     '}',
     'http {',
     existsSync(mimeTypes) ? `    include ${mimeTypes};` : '    # no mime.types on this machine',
-    `    access_log ${dir}/access.log;`,
+    opts.accessLog === false ? '    access_log off;' : `    access_log ${dir}/access.log;`,
     `    client_body_temp_path ${dir}/client_body;`,
     `    proxy_temp_path ${dir}/proxy;`,
     `    fastcgi_temp_path ${dir}/fastcgi;`,
     `    uwsgi_temp_path ${dir}/uwsgi;`,
     `    scgi_temp_path ${dir}/scgi;`,
     `    include ${downloadConf};`,
+    ...(opts.extraHttpConfig ? [opts.extraHttpConfig] : []),
     '}',
     '',
   ]
@@ -178,10 +194,13 @@ async function startOnce(opts: NginxOptions): Promise<NginxServer> {
   try {
     for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub))
     await render()
-    await writeFile(confPath, mainConfig(dir, downloadConf))
+    await writeFile(confPath, mainConfig(dir, downloadConf, opts))
     // -p keeps every relative or compiled-in path (lock file aside) inside the temp dir; -e makes
     // even start-up errors land in our log instead of the system's.
-    proc = spawnManaged(binary, ['-p', `${dir}/`, '-c', confPath, '-e', errorLogPath], dir)
+    const args = ['-p', `${dir}/`, '-c', confPath, '-e', errorLogPath]
+    proc = opts.cpuList
+      ? spawnManaged('taskset', ['-c', opts.cpuList, binary, ...args], dir)
+      : spawnManaged(binary, args, dir)
     await waitForStart(port, opts.startTimeoutMs ?? 10_000, () => proc?.hasExited() ?? true, errorLog)
   } catch (err) {
     await stop()

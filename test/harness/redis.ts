@@ -22,6 +22,8 @@ export interface RedisOptions {
   requirePass?: string
   /** How long to wait for the first PONG; default 10 s. */
   startTimeoutMs?: number
+  /** Runs redis-server under `taskset -c <cpuList>` (benchmarks pin servers to one core). */
+  cpuList?: string
 }
 
 const ATTEMPTS = 3
@@ -61,7 +63,9 @@ async function startOnce(opts: RedisOptions): Promise<RedisServer> {
     dir,
   ]
   if (opts.requirePass !== undefined) args.push('--requirepass', opts.requirePass)
-  const proc = spawnManaged('redis-server', args, dir)
+  const proc = opts.cpuList
+    ? spawnManaged('taskset', ['-c', opts.cpuList, 'redis-server', ...args], dir)
+    : spawnManaged('redis-server', args, dir)
 
   let paused = false
   const stop = async () => {
