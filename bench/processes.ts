@@ -1,0 +1,120 @@
+// Processes the benchmark starts, pinned to a core, with their output in a file (never a pipe to
+// this process, which shares the load generator's core), and what /proc says about them.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { closeSync, openSync, readFileSync } from 'node:fs'
+
+export interface Pinned {
+  readonly pid: number
+  readonly name: string
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+  stop(graceMs?: number): Promise<void>
+  exited(): boolean
+}
+
+// Everything still running when this process exits (an error, Ctrl-C) is killed by PID.
+const running = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of running) if (child.pid !== undefined) safeKill(child.pid, 'SIGKILL')
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
+/** Starts `command` under `taskset -c <cpu>`, stdout and stderr appended to `logFile`. */
+export function spawnPinned(
+  name: string,
+  cpu: string,
+  command: string,
+  args: readonly string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Pinned {
+  const fd = openSync(logFile, 'a')
+  const child = spawn('taskset', ['-c', cpu, command, ...args], { stdio: ['ignore', fd, fd], env })
+  closeSync(fd)
+  running.add(child)
+  let done = false
+  const exit = new Promise<void>((resolve) => {
+    const finish = () => {
+      done = true
+      running.delete(child)
+      resolve()
+    }
+    child.once('exit', finish)
+    child.once('error', finish)
+  })
+  return {
+    pid: child.pid ?? -1,
+    name,
+    exited: () => done,
+    async stop(graceMs = 5000) {
+      if (done || child.pid === undefined) return exit
+      child.kill('SIGTERM')
+      const timer = new Promise<'late'>((r) => setTimeout(r, graceMs, 'late').unref())
+      if ((await Promise.race([exit, timer])) === 'late') {
+        child.kill('SIGKILL')
+        await exit
+      }
+    },
+  }
+}
+
+function safeKill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // already gone
+  }
+}
+
+/** Pins this process (all its threads, `taskset -a`) to `cpu`, off the servers' core. */
+export function pinSelf(cpu: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpu, String(process.pid)], { stdio: 'ignore' })
+  if (r.status !== 0) throw new Error(`taskset could not pin the benchmark to CPU ${cpu}`)
+}
+
+/** Direct children of `pid` (nginx's workers), from /proc. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+const TICK_US = 1_000_000 / 100 // USER_HZ is 100 on Linux
+
+/** User + system CPU time of `pid` so far, in microseconds (0 once it has gone). */
+export function cpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // Fields 14 and 15 of the whole line (utime, stime); the slice starts at field 3.
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US
+  } catch {
+    return 0
+  }
+}
+
+/** Resident set size of `pid` in KiB (VmRSS), 0 once it has gone. */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Samples VmRSS of `pid` every `everyMs` until stopped; returns the peak in KiB. */
+export function sampleRss(pid: number, everyMs = 20): { stop(): number } {
+  let peak = rssKiB(pid)
+  const timer = setInterval(() => {
+    const now = rssKiB(pid)
+    if (now > peak) peak = now
+  }, everyMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      return Math.max(peak, rssKiB(pid))
+    },
+  }
+}

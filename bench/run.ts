@@ -1,0 +1,431 @@
+// HTTP benchmark: the gateway held against nginx itself, in one run on one machine.
+//
+// Servers (nginx, Node, Redis) run pinned to core 0 and wrk to core 1, so "core-0 time per
+// request" is the whole server cost of a request. Setups, all behind the project's own nginx
+// template except the first:
+//   nginx static    nginx sends the files from a plain location (an extra server block)
+//   bare handler    Fastify answering X-Accel-Redirect with no checks
+//   node streaming  Fastify streaming the file itself
+//   gateway         the real server (dist/src/server.js): Redis sessions, 1,000 ACL rules,
+//                   decision log at `info` into a file, once with client_cache off and once on
+// Run: npm run bench  (BENCH_SECONDS=n changes the measured seconds per cell, default 5)
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createClient } from 'redis'
+import { SessionCookieVerifier } from '../src/session/signed-cookie.js'
+import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
+import { freePort } from '../test/harness/ports.js'
+import { type RedisServer, startRedis } from '../test/harness/redis.js'
+import { benchAclFiles } from './acl-rules.js'
+import { childPids, cpuMicros, type Pinned, pinSelf, rssKiB, sampleRss, spawnPinned } from './processes.js'
+import { runWrk, type WrkResult, writeReporter } from './wrk.js'
+
+const SERVER_CPU = '0'
+const LOAD_CPU = '1'
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const WARMUP_SECONDS = 2
+const SECRET = randomBytes(32).toString('base64url')
+const INTERNAL_PREFIX = '_protected'
+const ACL_RULES = 1_000
+const MiB = 1024 * 1024
+
+const SIZES = [
+  { label: '1 KiB', file: 'bench/1k.bin', bytes: 1024, connections: 64, minSeconds: 0 },
+  { label: '1 MiB', file: 'bench/1m.bin', bytes: MiB, connections: 64, minSeconds: 0 },
+  { label: '256 MiB', file: 'bench/256m.bin', bytes: 256 * MiB, connections: 4, minSeconds: 8 },
+] as const
+
+interface Setup {
+  readonly name: string
+  /** Where wrk sends its requests (path appended). */
+  readonly base: string
+  /** The Node process behind nginx, if any. */
+  readonly node: Pinned | undefined
+  readonly nginx: NginxServer
+  readonly cookie: string | undefined
+  /** Redis counts towards this setup's server time. */
+  readonly usesRedis: boolean
+}
+
+interface Cell {
+  readonly setup: string
+  readonly size: string
+  readonly wrk: WrkResult
+  readonly rps: number
+  readonly mibps: number
+  readonly nodeUs: number | undefined
+  readonly core0Us: number
+  readonly peakRssMiB: number | undefined
+}
+
+async function main(): Promise<void> {
+  pinSelf(LOAD_CPU)
+  const root = projectRoot()
+  const dir = await mkdtemp(join(tmpdir(), 'gw-bench-'))
+  const stops: (() => Promise<void>)[] = []
+  try {
+    const filesRoot = join(dir, 'files')
+    await mkdir(join(filesRoot, 'bench'), { recursive: true })
+    for (const s of SIZES) await writeSized(join(filesRoot, s.file), s.bytes)
+    await mkdir(join(dir, 'acl.d'))
+    for (const [name, text] of Object.entries(benchAclFiles(ACL_RULES, 'bench')))
+      await writeFile(join(dir, 'acl.d', name), text)
+    const reporter = await writeReporter(dir)
+
+    const redis = await startRedis({ cpuList: SERVER_CPU })
+    stops.push(() => redis.stop())
+    const cookie = await writeSession(redis)
+
+    const node = (name: string, script: string, args: string[], env?: NodeJS.ProcessEnv) => {
+      const p = spawnPinned(
+        name,
+        SERVER_CPU,
+        process.execPath,
+        [script, ...args],
+        join(dir, `${name}.log`),
+        env,
+      )
+      stops.push(() => p.stop())
+      return p
+    }
+    const benchDir = join(root, 'dist/bench')
+    const barePort = await freePort()
+    const bare = node('bare', join(benchDir, 'bare-handler.js'), [String(barePort), INTERNAL_PREFIX])
+    const streamPort = await freePort()
+    const stream = node('stream', join(benchDir, 'node-stream.js'), [String(streamPort), filesRoot])
+    const gateways: { name: string; port: number; proc: Pinned }[] = []
+    for (const cache of [false, true]) {
+      const name = `gateway-cache-${cache ? 'on' : 'off'}`
+      const port = await freePort()
+      const config = join(dir, `${name}.yaml`)
+      await writeFile(config, gatewayYaml(filesRoot, redis.url, cache))
+      // BENCH_CPU_PROF=<dir>: each gateway writes a V8 CPU profile there when it stops.
+      const prof = process.env.BENCH_CPU_PROF
+      const script = join(root, 'dist/src/server.js')
+      const proc = node(name, prof ? '--cpu-prof' : script, prof ? ['--cpu-prof-dir', prof, script] : [], {
+        ...process.env,
+        GATEWAY_CONFIG: config,
+        GATEWAY_PORT: String(port),
+        GATEWAY_SESSION_SECRETS: SECRET,
+        GATEWAY_LOG_LEVEL: 'info',
+      })
+      gateways.push({ name, port, proc })
+    }
+    for (const [port, proc] of [
+      [barePort, bare],
+      [streamPort, stream],
+      ...gateways.map((g) => [g.port, g.proc] as const),
+    ] as const)
+      await waitHttp(port, proc)
+
+    const staticPort = await freePort()
+    const nginxFor = async (upstreamPort: number, extra?: string) => {
+      const n = await startNginx({
+        gatewayPort: upstreamPort,
+        filesRoot,
+        internalPrefix: INTERNAL_PREFIX,
+        cpuList: SERVER_CPU,
+        accessLog: false,
+        ...(extra ? { extraHttpConfig: extra } : {}),
+      })
+      stops.push(() => n.stop())
+      return n
+    }
+    const bareNginx = await nginxFor(barePort, staticServer(staticPort, filesRoot))
+    const setups: Setup[] = [
+      {
+        name: 'nginx static',
+        base: `http://127.0.0.1:${staticPort}/static/`,
+        node: undefined,
+        nginx: bareNginx,
+        cookie: undefined,
+        usesRedis: false,
+      },
+      {
+        name: 'bare handler',
+        base: `${bareNginx.baseUrl}/download/`,
+        node: bare,
+        nginx: bareNginx,
+        cookie: undefined,
+        usesRedis: false,
+      },
+    ]
+    const streamNginx = await nginxFor(streamPort)
+    setups.push({
+      name: 'node streaming',
+      base: `${streamNginx.baseUrl}/download/`,
+      node: stream,
+      nginx: streamNginx,
+      cookie: undefined,
+      usesRedis: false,
+    })
+    for (const g of gateways) {
+      const n = await nginxFor(g.port)
+      setups.push({
+        name: g.name,
+        base: `${n.baseUrl}/download/`,
+        node: g.proc,
+        nginx: n,
+        cookie,
+        usesRedis: true,
+      })
+    }
+
+    // Every setup must answer the real bytes before anything is timed.
+    for (const s of setups) await checkServes(s, SIZES[0].file, SIZES[0].bytes)
+
+    const idleStart = new Map(gateways.map((g) => [g.name, rssKiB(g.proc.pid)]))
+    const cells: Cell[] = []
+    const idleBefore256 = new Map<string, number>()
+    // BENCH_SIZES="1 KiB,1 MiB" runs only those sizes (for profiling); the report needs all three.
+    const only = process.env.BENCH_SIZES?.split(',')
+    for (const size of SIZES.filter((s) => !only || only.includes(s.label))) {
+      if (size.bytes === 256 * MiB) {
+        await sleep(1000)
+        for (const g of gateways) idleBefore256.set(g.name, rssKiB(g.proc.pid))
+      }
+      for (const s of setups) {
+        const run = (seconds: number) =>
+          runWrk({
+            url: s.base + size.file,
+            connections: size.connections,
+            seconds,
+            cookie: s.cookie,
+            reporter,
+            cpu: LOAD_CPU,
+          })
+        await run(WARMUP_SECONDS)
+        const pids = [
+          ...childPids(s.nginx.pid),
+          ...(s.node ? [s.node.pid] : []),
+          ...(s.usesRedis ? [redis.pid] : []),
+        ]
+        const cpuBefore = pids.map(cpuMicros)
+        const nodeBefore = s.node ? cpuMicros(s.node.pid) : 0
+        const rss = s.node ? sampleRss(s.node.pid) : undefined
+        const w = await run(Math.max(SECONDS, size.minSeconds))
+        const peak = rss?.stop()
+        const core0 = pids.reduce((sum, pid, i) => sum + cpuMicros(pid) - (cpuBefore[i] as number), 0)
+        cells.push({
+          setup: s.name,
+          size: size.label,
+          wrk: w,
+          rps: w.requests / w.seconds,
+          mibps: w.bytes / MiB / w.seconds,
+          nodeUs: s.node ? (cpuMicros(s.node.pid) - nodeBefore) / w.requests : undefined,
+          core0Us: core0 / w.requests,
+          peakRssMiB: peak === undefined ? undefined : peak / 1024,
+        })
+        process.stderr.write(
+          `  ${size.label.padEnd(8)} ${s.name.padEnd(20)} ${Math.round(w.requests / w.seconds)} req/s\n`,
+        )
+      }
+    }
+    if (only) {
+      for (const c of cells)
+        process.stdout.write(
+          `${c.size} ${c.setup}: ${Math.round(c.rps)} req/s, node ${c.nodeUs?.toFixed(1)} us/req\n`,
+        )
+      return
+    }
+    printTable(cells)
+    process.stdout.write(
+      '\nGateway RSS (MiB): idle after start / idle before the 256 MiB run / peak during it\n',
+    )
+    for (const g of gateways) {
+      const peak = cells.find((c) => c.setup === g.name && c.size === '256 MiB')?.peakRssMiB ?? 0
+      process.stdout.write(
+        `  ${g.name.padEnd(20)} ${mib(idleStart.get(g.name))} / ${mib(idleBefore256.get(g.name))} / ${peak.toFixed(1)}` +
+          `  (peak - idle: ${(peak - (idleBefore256.get(g.name) ?? 0) / 1024).toFixed(1)} MiB)\n`,
+      )
+    }
+    printTargets(cells, idleBefore256)
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function gatewayYaml(filesRoot: string, redisUrl: string, clientCache: boolean): string {
+  return `server:
+  host: 127.0.0.1
+  log_level: info
+delivery:
+  mode: x-accel
+  files_root: ${filesRoot}
+  internal_prefix: ${INTERNAL_PREFIX}
+  route_prefix: /download/
+session:
+  store: redis
+  cookie_name: sessionId
+  cookie_prefix: ""
+  user_id_field: user.id
+  groups_field: user.groups
+  redis:
+    url: ${redisUrl}
+    key_prefix: "sess:"
+    connect_timeout_ms: 2000
+    command_timeout_ms: 500
+    client_cache: ${clientCache}
+login:
+  enabled: false
+acl:
+  paths: [acl.d]
+  default: deny
+  watch: false
+`
+}
+
+function staticServer(port: number, filesRoot: string): string {
+  return `    server {
+        listen 127.0.0.1:${port};
+        location /static/ {
+            alias ${filesRoot}/;
+            sendfile on;
+            tcp_nopush on;
+        }
+    }`
+}
+
+/** A session as the main app would write it, and the signed cookie that names it. */
+async function writeSession(redis: RedisServer): Promise<string> {
+  const id = randomBytes(24).toString('base64url')
+  const client = createClient({ url: redis.url })
+  await client.connect()
+  try {
+    const expires = new Date(Date.now() + 3600_000).toISOString()
+    const session = {
+      cookie: { originalMaxAge: 3600_000, expires, httpOnly: true, path: '/' },
+      user: { id: 'bench-user', groups: ['staff', 'bench'] },
+    }
+    await client.set(`sess:${id}`, JSON.stringify(session), { EX: 3600 })
+  } finally {
+    await client.close()
+  }
+  const signed = new SessionCookieVerifier([SECRET], '').sign(id)
+  return `theme=dark; sessionId=${encodeURIComponent(signed)}; _ga=GA1.2.3456`
+}
+
+async function writeSized(file: string, bytes: number): Promise<void> {
+  const chunk = randomBytes(Math.min(bytes, MiB))
+  const fh = await open(file, 'w')
+  try {
+    for (let written = 0; written < bytes; written += chunk.length) await fh.write(chunk)
+  } finally {
+    await fh.close()
+  }
+}
+
+async function waitHttp(port: number, proc: Pinned): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    if (proc.exited()) throw new Error(`${proc.name} exited during start (see its log)`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`)
+      await res.arrayBuffer()
+      // The bare servers have no /healthz (404); the gateway says 200 once Redis answers.
+      if (res.status === 200 || (res.status === 404 && !proc.name.startsWith('gateway'))) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(50)
+  }
+  throw new Error(`${proc.name} did not start within 15 s`)
+}
+
+async function checkServes(s: Setup, file: string, bytes: number): Promise<void> {
+  const res = await fetch(s.base + file, { headers: s.cookie ? { cookie: s.cookie } : {} })
+  const body = Buffer.from(await res.arrayBuffer())
+  if (res.status !== 200 || body.length !== bytes)
+    throw new Error(`${s.name}: ${file} answered ${res.status} with ${body.length} bytes`)
+}
+
+function printTable(cells: readonly Cell[]): void {
+  const head = [
+    'size',
+    'setup',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'MiB/s',
+    'node us/req',
+    'core0 us/req',
+    'node peak RSS MiB',
+    'req/s xS|xB',
+    'p50 xS|xB',
+    'p99 xS|xB',
+    'MiB/s xS|xB',
+    'node us xB',
+    'core0 us xS|xB',
+    'RSS xB',
+  ]
+  const rows: string[][] = [head]
+  for (const c of cells) {
+    const st = cells.find((x) => x.size === c.size && x.setup === 'nginx static') as Cell
+    const bare = cells.find((x) => x.size === c.size && x.setup === 'bare handler') as Cell
+    const r = (a: number, b: number) => (a / b).toFixed(2)
+    const both = (f: (x: Cell) => number) => `${r(f(c), f(st))}|${r(f(c), f(bare))}`
+    rows.push([
+      c.size,
+      c.setup + (c.wrk.errors > 0 ? ` (${c.wrk.errors} errors!)` : ''),
+      Math.round(c.rps).toString(),
+      (c.wrk.p50Us / 1000).toFixed(2),
+      (c.wrk.p99Us / 1000).toFixed(2),
+      c.mibps.toFixed(0),
+      c.nodeUs === undefined ? '-' : c.nodeUs.toFixed(1),
+      c.core0Us.toFixed(1),
+      c.peakRssMiB === undefined ? '-' : c.peakRssMiB.toFixed(1),
+      both((x) => x.rps),
+      both((x) => x.wrk.p50Us),
+      both((x) => x.wrk.p99Us),
+      both((x) => x.mibps),
+      c.nodeUs === undefined ? '-' : r(c.nodeUs, bare.nodeUs as number),
+      both((x) => x.core0Us),
+      c.peakRssMiB === undefined ? '-' : r(c.peakRssMiB, bare.peakRssMiB as number),
+    ])
+  }
+  const widths = head.map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)))
+  const line = (row: string[]) =>
+    `| ${row.map((v, i) => (i < 2 ? v.padEnd(widths[i] as number) : v.padStart(widths[i] as number))).join(' | ')} |`
+  process.stdout.write(
+    `\n${line(head)}\n|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|\n`,
+  )
+  for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`)
+  process.stdout.write(
+    `\nxS = ratio to nginx static, xB = ratio to the bare handler (same size, same run). ${SECONDS} s per cell after ${WARMUP_SECONDS} s warm-up;\n` +
+      'core0 = nginx workers + the Node process + Redis (gateways only), all pinned to core 0; wrk on core 1.\n',
+  )
+}
+
+function printTargets(cells: readonly Cell[], idle: ReadonlyMap<string, number>): void {
+  const get = (setup: string, size: string) => cells.find((c) => c.setup === setup && c.size === size) as Cell
+  process.stdout.write('\nTargets\n')
+  for (const g of ['gateway-cache-off', 'gateway-cache-on']) {
+    const checks: [string, number, number][] = [
+      ['1 KiB req/s vs bare handler', get(g, '1 KiB').rps / get('bare handler', '1 KiB').rps, 0.9],
+      ['1 KiB req/s vs node streaming', get(g, '1 KiB').rps / get('node streaming', '1 KiB').rps, 3],
+      ['1 MiB req/s vs nginx static', get(g, '1 MiB').rps / get('nginx static', '1 MiB').rps, 0.9],
+      ['256 MiB MiB/s vs nginx static', get(g, '256 MiB').mibps / get('nginx static', '256 MiB').mibps, 0.95],
+    ]
+    for (const [what, value, target] of checks)
+      process.stdout.write(
+        `  ${g.padEnd(18)} ${what.padEnd(32)} ${value.toFixed(2)}x (target >= ${target}) ${value >= target ? 'met' : 'MISSED'}\n`,
+      )
+    const growth = (get(g, '256 MiB').peakRssMiB ?? 0) - (idle.get(g) ?? 0) / 1024
+    process.stdout.write(
+      `  ${g.padEnd(18)} ${'256 MiB peak RSS - idle RSS'.padEnd(32)} ${growth.toFixed(1)} MiB (target <= 10) ${growth <= 10 ? 'met' : 'MISSED'}\n`,
+    )
+  }
+}
+
+function mib(kib: number | undefined): string {
+  return kib === undefined ? '-' : (kib / 1024).toFixed(1)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+await main()
