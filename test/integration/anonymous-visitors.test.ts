@@ -72,7 +72,12 @@ t.test('login: a form login with a same-site return_to redirects there, never el
   const same = await post('/download/home/bob/own.txt')
   t.equal(same.status, 303)
   t.equal(same.headers.get('location'), '/download/home/bob/own.txt')
-  for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
+  for (const evil of [
+    '//evil.example/x',
+    'https://evil.example/',
+    '/\\evil.example',
+    'javascript:alert(1)',
+  ]) {
     const res = await post(evil)
     t.equal(res.status, 200, evil)
     t.equal(res.headers.get('location'), null, evil)
