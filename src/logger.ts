@@ -1,6 +1,8 @@
-// pino, writing JSON lines through an asynchronous, buffered destination (sonic-boom) so a busy disk
-// or pipe never stalls a download decision. Known secret-bearing fields are redacted should anything log them.
+// pino, writing JSON lines through an asynchronous, batching destination (log-destination.ts) so a
+// busy disk or pipe never stalls a download decision. Known secret-bearing fields are redacted
+// should anything log them.
 import pino, { type Logger } from 'pino'
+import { LogDestination } from './log-destination.js'
 
 export function createLogger(level: string, destination = 1): Logger {
   return pino(
@@ -20,18 +22,19 @@ export function createLogger(level: string, destination = 1): Logger {
         censor: '[redacted]',
       },
     },
-    // Lines are gathered into writes of at least 4 KiB, and whatever is gathered is written at
-    // least every 250 ms: one write per line cost a sixth of the gateway's CPU under load.
-    // flushLogger() writes the rest on a clean exit; a crash can lose the last 250 ms of lines.
-    pino.destination({ dest: destination, sync: false, minLength: 4096, periodicFlush: 250 }),
+    // Lines are gathered into writes of 16 KiB, and whatever is gathered is written within 100 ms.
+    // flushLogger() writes the rest on a clean exit; a crash can lose the last 100 ms of lines.
+    new LogDestination(destination),
   )
 }
 
-/** Writes what is buffered; call before exiting. */
-export function flushLogger(logger: Logger): void {
-  try {
-    logger.flush()
-  } catch {
-    // the destination may already be closed
-  }
+/** Writes what is buffered, in order; await it before exiting. */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush(() => resolve())
+    } catch {
+      resolve() // the destination may already be closed
+    }
+  })
 }

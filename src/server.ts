@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     acl.close()
     await app.close()
     await store.close()
-    flushLogger(log)
+    await flushLogger(log)
     process.exit(0)
   }
   process.on('SIGTERM', () => void close('SIGTERM'))
@@ -114,10 +114,10 @@ async function main(): Promise<void> {
   await app.listen({ host: config.server.host, port: config.server.port })
 }
 
-function fatal(log: ReturnType<typeof createLogger>, message: string): never {
+async function fatal(log: ReturnType<typeof createLogger>, message: string): Promise<never> {
   log.fatal(message)
-  flushLogger(log)
   process.stderr.write(`download-gateway: ${message}\n`)
+  await flushLogger(log)
   process.exit(2)
 }
 

@@ -4,7 +4,11 @@
 /** RFC 8187 attr-char: the only bytes that may appear unescaped in an ext-value. */
 const ATTR_CHAR = /^[A-Za-z0-9!#$&+\-.^_`|~]$/
 
+/** Names made only of attr-chars need no fallback and no escaping: most names, and the fast path. */
+const PLAIN_NAME = /^[A-Za-z0-9!#$&+\-.^_`|~]+$/
+
 export function formatContentDisposition(type: 'attachment' | 'inline', fileName: string): string {
+  if (PLAIN_NAME.test(fileName)) return `${type}; filename="${fileName}"; filename*=UTF-8''${fileName}`
   return `${type}; filename="${asciiFallback(fileName)}"; filename*=UTF-8''${encodeExtValue(fileName)}`
 }
 

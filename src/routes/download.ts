@@ -48,17 +48,20 @@ const ANONYMOUS_REFUSALS = {
 } as const
 
 export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOptions): void {
+  const url = `${o.routePrefix}*`
+  app.route({ method: ['GET', 'HEAD'], url, handler: (request, reply) => handleDownload(request, reply, o) })
+  // Every other method Fastify knows gets a clear 405 (the not-found handler takes the methods it
+  // does not route), refused in onRequest, before any body is read or parsed.
   app.route({
-    // Every method Fastify knows, so each one that is not GET or HEAD gets a clear 405.
-    method: app.supportedMethods,
-    url: `${o.routePrefix}*`,
-    // Refuse other methods before Fastify reads or parses any body.
-    onRequest: (request, reply, done) => {
-      if (request.method === 'GET' || request.method === 'HEAD') return done()
+    method: app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD'),
+    url,
+    onRequest: (request, reply) => {
       recordDecision(request, { code: 'GW_ERR_METHOD' })
       refuse(reply, new GW_ERR_METHOD(), { allow: 'GET, HEAD' })
     },
-    handler: (request, reply) => handleDownload(request, reply, o),
+    handler: () => {
+      throw new Error('unreachable: onRequest answers every request of this route')
+    },
   })
 }
 

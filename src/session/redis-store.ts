@@ -1,7 +1,7 @@
 // Sessions in Redis, in the layout connect-redis uses (key = prefix + session id, value = the
 // session as JSON, expiring with the session), so the main web app and the gateway share them.
 import { createClient } from 'redis'
-import { SessionCache } from './session-cache.js'
+import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
 export interface RedisStoreOptions {
@@ -12,8 +12,8 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs: number
   /**
    * Keep sessions read in process memory, invalidated by Redis itself (RESP3 client tracking): a
-   * session changed or deleted by anyone is dropped as Redis sends the invalidation, and every
-   * cached answer waits for a PING sent after its request arrived (see SessionCache).
+   * session changed or deleted by anyone is dropped as Redis sends the invalidation, and cached
+   * answers are given only while a heartbeat PING proves the connection alive (see SessionCache).
    */
   readonly clientCache: boolean
   readonly onError?: (err: Error) => void
@@ -55,7 +55,11 @@ export class RedisSessionStore implements SessionStore {
       options.onError?.(err)
     })
     if (options.clientCache) {
-      const cache = new SessionCache(CLIENT_CACHE_MAX_ENTRIES, () => this.#withTimeout(this.#client.ping()))
+      const cache = new SessionCache(
+        CLIENT_CACHE_MAX_ENTRIES,
+        () => this.#withTimeout(this.#client.ping()),
+        Math.max(2 * HEARTBEAT_MS, Math.min(options.commandTimeoutMs, 250)),
+      )
       this.#cache = cache
       const prefix = this.#prefix
       this.#client.on('invalidate', (key: unknown) => {
@@ -188,7 +192,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    this.#cache?.connectionLost()
+    this.#cache?.close()
     if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy())
   }
 }

@@ -1,22 +1,23 @@
 // Sessions held in process memory between requests, exact at every request: an entry lives only
-// while Redis tracks it for us (RESP3 client tracking on the store's one connection), and a cached
-// answer is given only after a PING sent *after its request arrived* has come back.
+// while Redis tracks it for us (RESP3 client tracking on the store's one connection), and it is
+// answered only while that connection is proven alive.
 //
-// Why that PING makes it exact. Say another client's DEL (or SET) of a session has completed, and
-// then a request with that session reaches us. Redis executed the DEL before our PING (the PING
-// left after the request arrived, which was after the DEL's reply). While executing the DEL, Redis
-// queued the invalidation push on our connection; the PONG is queued after it on the same
-// connection; node-redis decodes in order and emits 'invalidate' synchronously. So by the time the
-// PONG resolves, the entry is gone and the request goes to Redis (and gets the new value or none).
-// Without the PING, the request's socket and Redis' socket may be read in either order within one
-// event-loop turn, and Redis writes the DEL's reply and our push in no guaranteed order.
-// Requests that arrive while a PING is in flight wait for the next one, so one PING serves many
-// requests: the cost under load is one small command per batch instead of a GET per request.
+// Why a change in Redis is seen by the very next request. Say another client's DEL (or SET) of a
+// session completes, and then a request with that session reaches us. While executing the DEL,
+// Redis queued the invalidation push for our connection, and it writes it in the same event-loop
+// pass as the DEL's reply, microseconds apart. Any request the DEL's client causes afterwards must
+// still travel through nginx to us, which takes far longer, so the push is already in our socket's
+// receive queue when that request's bytes arrive. Both may be read in the same poll phase, in
+// either order; so before answering from memory a lookup yields one event-loop turn
+// (setImmediate runs after the whole poll phase), which lets node-redis read the push and emit
+// 'invalidate' first. The entry is then gone and the request goes to Redis. The freshness test
+// (test/integration/session-freshness.test.ts) checks this under load.
 //
-// Failing closed: a PING that times out rejects every waiting request (503) and empties the cache,
-// so a hung Redis means no downloads, cached or not. Any connection event (error, end, reconnect,
-// ready) empties it too, and filling restarts only once Redis confirms tracking on the new
-// connection (a fresh connection tracks nothing we read on the old one).
+// Failing closed: a heartbeat PING runs every HEARTBEAT_MS; entries are answered only while the
+// last PONG is at most maxSilenceMs old, so a hung or cut-off Redis stops the cache within that
+// time and requests go to Redis, which then fails with 503. A failed PING, and any connection
+// event (error, end, reconnect, ready), empties the cache; filling restarts only once Redis
+// confirms tracking on the new connection (a fresh connection tracks nothing we read on the old).
 //
 // Filling is guarded against the race with an invalidation: a GET's answer is kept only if no
 // invalidation of that session and no connection event happened while it was in flight. Entries
@@ -42,20 +43,35 @@ export class SessionCache {
   readonly #pending = new Map<string, number>()
   readonly #maxEntries: number
   readonly #ping: () => Promise<unknown>
+  readonly #maxSilenceMs: number
+  readonly #heartbeat: NodeJS.Timeout
   #tracking = false
   #epoch = 0
   #token = 0
-  #current: Promise<void> | undefined
-  #next: Promise<void> | undefined
+  #pinging = false
+  /** performance.now() of the last PONG; -Infinity before the first. */
+  #lastPong = Number.NEGATIVE_INFINITY
 
-  constructor(maxEntries: number, ping: () => Promise<unknown>) {
+  /**
+   * `ping` must reject when Redis does not answer in time. `maxSilenceMs` is how old the last
+   * PONG may be for cached answers to be given.
+   */
+  constructor(
+    maxEntries: number,
+    ping: () => Promise<unknown>,
+    maxSilenceMs = 250,
+    heartbeatMs = HEARTBEAT_MS,
+  ) {
     this.#maxEntries = maxEntries
     this.#ping = ping
+    this.#maxSilenceMs = maxSilenceMs
+    this.#heartbeat = setInterval(() => this.heartbeat(), heartbeatMs)
+    this.#heartbeat.unref()
   }
 
-  /** True while Redis has confirmed tracking on the current connection. */
+  /** True while Redis has confirmed tracking on this connection and answered a PING lately. */
   get usable(): boolean {
-    return this.#tracking
+    return this.#tracking && performance.now() - this.#lastPong <= this.#maxSilenceMs
   }
 
   get epoch(): number {
@@ -67,15 +83,15 @@ export class SessionCache {
   }
 
   /**
-   * The cached session, after the barrier PING; undefined when not cached (ask Redis). Rejects
-   * when the PING fails or times out.
+   * The cached session, one event-loop turn later (see the header); undefined when it is not
+   * cached or the cache is not usable now (ask Redis).
    */
   async lookup(sessionId: string): Promise<SessionData | undefined> {
     if (!this.#entries.has(sessionId)) return undefined
-    await this.#barrier()
-    // Looked up again: the invalidation may have arrived just before the PONG.
+    await nextTurn()
+    // Looked up again: an invalidation read during that turn has removed it.
     const entry = this.#entries.get(sessionId)
-    if (entry === undefined) return undefined
+    if (entry === undefined || !this.usable) return undefined
     if (Date.now() >= entry.deadline) {
       this.#entries.delete(sessionId)
       return undefined
@@ -120,39 +136,41 @@ export class SessionCache {
   /** Any doubt about the connection: forget everything and stop filling until confirmed again. */
   connectionLost(): void {
     this.#tracking = false
+    this.#lastPong = Number.NEGATIVE_INFINITY
     this.invalidateAll()
   }
 
   trackingConfirmed(epoch: number): void {
-    if (epoch === this.#epoch) this.#tracking = true
+    if (epoch !== this.#epoch) return
+    this.#tracking = true
+    this.heartbeat()
   }
 
-  #barrier(): Promise<void> {
-    if (this.#current === undefined) return this.#send()
-    // The PING in flight may have left before this request arrived: wait for the next one.
-    if (this.#next === undefined) {
-      const startNext = () => {
-        this.#next = undefined
-        return this.#send()
-      }
-      this.#next = this.#current.then(startNext, startNext)
-    }
-    return this.#next
-  }
-
-  #send(): Promise<void> {
-    const sent = this.#ping().then(
-      () => undefined,
-      (err: unknown) => {
+  /** One PING at a time; exported for tests, run by the interval otherwise. */
+  heartbeat(): void {
+    if (this.#pinging || !this.#tracking) return
+    this.#pinging = true
+    this.#ping().then(
+      () => {
+        this.#pinging = false
+        this.#lastPong = performance.now()
+      },
+      () => {
+        this.#pinging = false
         this.connectionLost()
-        throw err
       },
     )
-    this.#current = sent
-    const done = () => {
-      if (this.#current === sent) this.#current = undefined
-    }
-    sent.then(done, done)
-    return sent
   }
+
+  close(): void {
+    clearInterval(this.#heartbeat)
+    this.connectionLost()
+  }
+}
+
+/** How often the heartbeat PING goes out while the cache is in use. */
+export const HEARTBEAT_MS = 100
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }

@@ -1,138 +1,143 @@
 import t from 'tap'
 import { SessionCache } from '../../src/session/session-cache.js'
 
-function cacheWithPings() {
+// A cache whose heartbeat is driven by the test: pings are answered by hand, the interval is long.
+function cacheWithPings(maxSilenceMs = 250) {
   const pings: { resolve: () => void; reject: (e: Error) => void }[] = []
   const cache = new SessionCache(
     3,
     () => new Promise<void>((resolve, reject) => pings.push({ resolve, reject })),
+    maxSilenceMs,
+    3_600_000,
   )
+  t.teardown(() => cache.close())
   return { cache, pings }
+}
+
+/** Tracking confirmed and the first heartbeat answered. */
+async function ready(c: ReturnType<typeof cacheWithPings>) {
+  c.cache.trackingConfirmed(c.cache.epoch)
+  c.pings.at(-1)?.resolve()
+  await tick()
+}
+
+function fill(cache: SessionCache, id: string, data: Record<string, unknown>, ttlMs = -1) {
+  const f = cache.beginFill(id)
+  if (!f) throw new Error('expected a fill')
+  cache.endFill(f, data, ttlMs)
 }
 
 const A = { user: { id: 'a' } }
 const B = { user: { id: 'b' } }
 const tick = () => new Promise((r) => setImmediate(r))
 
-t.test('session cache: nothing is kept before Redis confirms tracking', async (t) => {
+t.test('session cache: nothing is kept or answered before Redis confirms tracking', async (t) => {
   const { cache } = cacheWithPings()
   t.equal(cache.beginFill('s1'), undefined)
   t.equal(await cache.lookup('s1'), undefined)
+  t.equal(cache.usable, false)
 })
 
-t.test('session cache: a filled entry is answered only after a PING sent after the lookup', async (t) => {
-  const { cache, pings } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  const fill = cache.beginFill('s1')
-  if (!fill) throw new Error('expected a fill')
-  cache.endFill(fill, A, -1)
-  let answered: unknown = 'pending'
-  const lookup = cache.lookup('s1').then((d) => {
-    answered = d
-  })
+t.test('session cache: confirming tracking sends a heartbeat; usable once it is answered', async (t) => {
+  const c = cacheWithPings()
+  c.cache.trackingConfirmed(c.cache.epoch)
+  t.equal(c.pings.length, 1)
+  t.equal(c.cache.usable, false, 'no PONG yet')
+  c.pings[0]?.resolve()
   await tick()
-  t.equal(answered, 'pending', 'waits for the PONG')
-  t.equal(pings.length, 1)
-  pings[0]?.resolve()
-  await lookup
-  t.same(answered, A)
+  t.equal(c.cache.usable, true)
 })
 
-t.test('session cache: an invalidation that arrives before the PONG wins', async (t) => {
-  const { cache, pings } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  const fill = cache.beginFill('s1')
-  if (!fill) throw new Error('expected a fill')
-  cache.endFill(fill, A, -1)
-  const lookup = cache.lookup('s1')
-  await tick()
-  cache.invalidate('s1')
-  pings[0]?.resolve()
+t.test('session cache: a filled entry is answered one event-loop turn later', async (t) => {
+  const c = cacheWithPings()
+  await ready(c)
+  fill(c.cache, 's1', A)
+  t.same(await c.cache.lookup('s1'), A)
+})
+
+t.test('session cache: an invalidation that arrives before the turn ends wins', async (t) => {
+  const c = cacheWithPings()
+  await ready(c)
+  fill(c.cache, 's1', A)
+  const lookup = c.cache.lookup('s1')
+  // node-redis emits 'invalidate' from its socket's data callback, later in the same poll phase.
+  queueMicrotask(() => c.cache.invalidate('s1'))
   t.equal(await lookup, undefined, 'goes to Redis instead')
 })
 
 t.test('session cache: a GET answer is not kept when the session was invalidated in flight', async (t) => {
-  const { cache } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  const fill = cache.beginFill('s1')
-  if (!fill) throw new Error('expected a fill')
-  cache.invalidate('s1')
-  t.same(cache.endFill(fill, A, -1), A, 'the caller still gets its answer')
-  t.equal(cache.size, 0, 'but it is not cached')
+  const c = cacheWithPings()
+  await ready(c)
+  const f = c.cache.beginFill('s1')
+  if (!f) throw new Error('expected a fill')
+  c.cache.invalidate('s1')
+  t.same(c.cache.endFill(f, A, -1), A, 'the caller still gets its answer')
+  t.equal(c.cache.size, 0, 'but it is not cached')
 })
 
 t.test('session cache: a GET answer is not kept across a connection change', async (t) => {
-  const { cache } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  const fill = cache.beginFill('s1')
-  if (!fill) throw new Error('expected a fill')
-  cache.connectionLost()
-  cache.trackingConfirmed(cache.epoch)
-  cache.endFill(fill, A, -1)
-  t.equal(cache.size, 0)
+  const c = cacheWithPings()
+  await ready(c)
+  const f = c.cache.beginFill('s1')
+  if (!f) throw new Error('expected a fill')
+  c.cache.connectionLost()
+  await ready(c)
+  c.cache.endFill(f, A, -1)
+  t.equal(c.cache.size, 0)
 })
 
 t.test('session cache: a lost connection empties the cache and stops filling until confirmed', async (t) => {
-  const { cache } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  const fill = cache.beginFill('s1')
-  if (!fill) throw new Error('expected a fill')
-  cache.endFill(fill, A, -1)
-  t.equal(cache.size, 1)
-  cache.connectionLost()
-  t.equal(cache.size, 0)
-  t.equal(cache.beginFill('s2'), undefined)
-  cache.trackingConfirmed(cache.epoch - 1)
-  t.equal(cache.beginFill('s2'), undefined, 'a confirmation for an older connection does not count')
+  const c = cacheWithPings()
+  await ready(c)
+  fill(c.cache, 's1', A)
+  t.equal(c.cache.size, 1)
+  c.cache.connectionLost()
+  t.equal(c.cache.size, 0)
+  t.equal(c.cache.usable, false)
+  t.equal(c.cache.beginFill('s2'), undefined)
+  c.cache.trackingConfirmed(c.cache.epoch - 1)
+  t.equal(c.cache.beginFill('s2'), undefined, 'a confirmation for an older connection does not count')
 })
 
-t.test('session cache: a PING that fails rejects the lookup and empties the cache', async (t) => {
-  const { cache, pings } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  for (const id of ['s1', 's2']) {
-    const fill = cache.beginFill(id)
-    if (fill) cache.endFill(fill, A, -1)
-  }
-  const lookup = cache.lookup('s1')
+t.test('session cache: a failed heartbeat empties the cache and makes it unusable', async (t) => {
+  const c = cacheWithPings()
+  await ready(c)
+  fill(c.cache, 's1', A)
+  c.cache.heartbeat()
+  c.pings.at(-1)?.reject(new Error('timeout'))
   await tick()
-  pings[0]?.reject(new Error('timeout'))
-  const [outcome] = await Promise.allSettled([lookup])
-  t.equal(outcome?.status, 'rejected')
-  t.equal(cache.size, 0, 's2 is gone too')
-  t.equal(cache.usable, false)
+  t.equal(c.cache.size, 0)
+  t.equal(c.cache.usable, false)
+  t.equal(await c.cache.lookup('s1'), undefined)
 })
 
-t.test('session cache: a lookup that arrives while a PING is in flight waits for the next one', async (t) => {
-  const { cache, pings } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  const fill = cache.beginFill('s1')
-  if (fill) cache.endFill(fill, A, -1)
-  const first = cache.lookup('s1')
-  await tick()
-  const second = cache.lookup('s1')
-  await tick()
-  pings[0]?.resolve()
-  t.same(await first, A)
-  await tick()
-  t.equal(pings.length, 2, 'the second lookup needed a PING of its own')
-  pings[1]?.resolve()
-  t.same(await second, A)
+t.test('session cache: without a recent PONG nothing is answered from memory (a hung Redis)', async (t) => {
+  const c = cacheWithPings(30)
+  await ready(c)
+  fill(c.cache, 's1', A)
+  c.cache.heartbeat() // never answered: Redis hangs
+  await new Promise((r) => setTimeout(r, 60))
+  t.equal(c.cache.usable, false)
+  t.equal(await c.cache.lookup('s1'), undefined, 'the request goes to Redis, which will time out: 503')
+})
+
+t.test('session cache: only one heartbeat PING is in flight at a time', async (t) => {
+  const c = cacheWithPings()
+  await ready(c)
+  c.cache.heartbeat()
+  c.cache.heartbeat()
+  c.cache.heartbeat()
+  t.equal(c.pings.length, 2, 'the confirming one and one more')
 })
 
 t.test('session cache: entries expire with the key TTL and the oldest goes when full', async (t) => {
-  const { cache, pings } = cacheWithPings()
-  cache.trackingConfirmed(cache.epoch)
-  const short = cache.beginFill('short')
-  if (short) cache.endFill(short, A, 0)
-  const lookup = cache.lookup('short')
-  await tick()
-  pings[0]?.resolve()
-  t.equal(await lookup, undefined, 'a TTL already reached')
-  for (const id of ['s1', 's2', 's3', 's4']) {
-    const fill = cache.beginFill(id)
-    if (fill) cache.endFill(fill, B, -1)
-  }
-  t.equal(cache.size, 3, 'bounded')
-  cache.invalidateAll()
-  t.equal(cache.size, 0)
+  const c = cacheWithPings()
+  await ready(c)
+  fill(c.cache, 'short', A, 0)
+  t.equal(await c.cache.lookup('short'), undefined, 'a TTL already reached')
+  for (const id of ['s1', 's2', 's3', 's4']) fill(c.cache, id, B)
+  t.equal(c.cache.size, 3, 'bounded')
+  t.equal(await c.cache.lookup('s1'), undefined, 'the oldest went')
+  c.cache.invalidateAll()
+  t.equal(c.cache.size, 0)
 })

@@ -1,0 +1,78 @@
+import { Writable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import pino from 'pino'
+import t from 'tap'
+import { decisionWriter } from '../../src/decision-log.js'
+
+function capture(level = 'info') {
+  let out = ''
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      out += chunk.toString()
+      cb()
+    },
+  })
+  const log = pino({ level, base: { service: 'download-gateway' } }, sink)
+  return {
+    log,
+    lines: () =>
+      out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  }
+}
+
+const request = (decision: object | null) =>
+  ({ id: 'req-7', method: 'GET', decision }) as unknown as FastifyRequest
+const reply = (statusCode: number) => ({ statusCode, elapsedTime: 1.23456 }) as unknown as FastifyReply
+
+t.test('decision log: the hand-built line is exactly what pino would write', async (t) => {
+  const { log, lines } = capture()
+  const decision = {
+    code: 'GW_ALLOW',
+    path: '/a "quoted"\n\u2028 é.pdf',
+    user: 'al\\ice',
+    rule: 'r@f.yaml:3',
+    detail: 'GW_ALLOW_RULE',
+  }
+  decisionWriter(log)(request(decision), reply(200))
+  log.info({ reqId: 'req-7', method: 'GET', status: 200, ...decision, ms: 1.235 }, 'decision')
+  await new Promise((r) => setImmediate(r))
+  const [ours, pinos] = lines()
+  t.equal(typeof ours.time, 'number')
+  delete ours.time
+  delete pinos.time
+  t.same(ours, pinos)
+  t.equal(JSON.stringify(ours), JSON.stringify(pinos), 'same field order')
+})
+
+t.test('decision log: 5xx lines are errors, absent fields are left out', async (t) => {
+  const { log, lines } = capture()
+  decisionWriter(log)(request({ code: 'GW_ERR_STORE_UNAVAILABLE' }), reply(503))
+  decisionWriter(log)(request(null), reply(404))
+  await new Promise((r) => setImmediate(r))
+  const [a, b] = lines()
+  t.match(a, { level: 50, status: 503, code: 'GW_ERR_STORE_UNAVAILABLE', msg: 'decision' })
+  t.notOk('path' in a || 'user' in a || 'rule' in a)
+  t.match(b, { level: 30, status: 404, code: 'GW_ERR_UNCLASSIFIED' })
+})
+
+t.test('decision log: nothing is written below the logger level', async (t) => {
+  const { log, lines } = capture('warn')
+  decisionWriter(log)(request({ code: 'GW_ALLOW' }), reply(200))
+  decisionWriter(log)(request({ code: 'GW_ERR_INTERNAL' }), reply(500))
+  await new Promise((r) => setImmediate(r))
+  t.same(
+    lines().map((l) => l.status),
+    [500],
+  )
+})
+
+t.test('decision log: a logger that is not pino gets the fields through its own methods', async (t) => {
+  const seen: unknown[] = []
+  const fake = { info: (o: unknown) => seen.push(o), error: (o: unknown) => seen.push(o) }
+  decisionWriter(fake as never)(request({ code: 'GW_DENIED', user: 'bob' }), reply(403))
+  t.match(seen, [{ code: 'GW_DENIED', user: 'bob', status: 403 }])
+})
