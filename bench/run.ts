@@ -9,6 +9,7 @@
 //   gateway         the real server (dist/src/server.js): Redis sessions, 1,000 ACL rules,
 //                   decision log at `info` into a file, once with client_cache off and once on
 // Run: npm run bench  (BENCH_SECONDS=n changes the measured seconds per cell, default 5)
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -63,7 +64,26 @@ interface Cell {
   readonly peakRssMiB: number | undefined
 }
 
+/** Every tool the run needs, checked before anything starts, with the command that installs it. */
+function checkTools(): void {
+  const missing = ['wrk', 'taskset', 'redis-server'].filter(
+    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
+  )
+  if (
+    spawnSync('sh', ['-c', 'command -v nginx || test -x /usr/sbin/nginx'], { stdio: 'ignore' }).status !== 0
+  ) {
+    missing.push('nginx')
+  }
+  if (missing.length > 0) {
+    process.stderr.write(
+      `npm run bench needs ${missing.join(', ')} on PATH.\nOn Debian: apt-get install -y wrk nginx-light redis-server util-linux\n`,
+    )
+    process.exit(2)
+  }
+}
+
 async function main(): Promise<void> {
+  checkTools()
   pinSelf(LOAD_CPU)
   const root = projectRoot()
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-'))

@@ -1,21 +1,17 @@
 // Sessions in Redis, in the layout connect-redis uses (key = prefix + session id, value = the
 // session as JSON, expiring with the session), so the main web app and the gateway share them.
 import { createClient } from 'redis'
+import type { GatewayConfig } from '../config/gateway-config.js'
 import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
-export interface RedisStoreOptions {
-  readonly url: string
-  readonly password: string | undefined
-  readonly keyPrefix: string
-  readonly connectTimeoutMs: number
-  readonly commandTimeoutMs: number
-  /**
-   * Keep sessions read in process memory, invalidated by Redis itself (RESP3 client tracking): a
-   * session changed or deleted by anyone is dropped as Redis sends the invalidation, and cached
-   * answers are given only while a heartbeat PING proves the connection alive (see SessionCache).
-   */
-  readonly clientCache: boolean
+/**
+ * The `session.redis` part of the gateway config. With `clientCache`, sessions read are kept in
+ * process memory, invalidated by Redis itself (RESP3 client tracking): a session changed or deleted
+ * by anyone is dropped as Redis sends the invalidation, and cached answers are given only while a
+ * heartbeat PING proves the connection alive (see SessionCache).
+ */
+export type RedisStoreOptions = GatewayConfig['session']['redis'] & {
   readonly onError?: (err: Error) => void
 }
 
