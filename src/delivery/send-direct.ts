@@ -15,6 +15,9 @@ export async function sendDirect(
 ): Promise<'sent' | 'not-found' | 'not-a-file' | 'symlink'> {
   const opened = await openServedFile(realRoot, segments)
   if (!opened.ok) {
+    // Allowed, but nothing servable there: the decision becomes a 404 with its reason.
+    if (request.decision)
+      request.decision = { ...request.decision, code: 'GW_ERR_NOT_FOUND', detail: opened.reason }
     refuse(reply, new GW_ERR_NOT_FOUND())
     return opened.reason
   }

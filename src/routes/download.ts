@@ -127,14 +127,15 @@ async function handleDownload(
 
   const headers = downloadHeaders(canonical.segments, decision.policy)
   if (o.mode === 'direct') {
-    const sent = await sendDirect(request, reply, o.filesRoot, canonical.segments, headers)
+    // Recorded before sending: the decision line is written as the reply goes out.
     recordDecision(request, {
-      code: sent === 'sent' ? 'GW_ALLOW' : 'GW_ERR_NOT_FOUND',
+      code: 'GW_ALLOW',
       path: canonical.path,
       user: subject.user,
       rule,
-      detail: sent === 'sent' ? decision.reason : sent,
+      detail: decision.reason,
     })
+    await sendDirect(request, reply, o.filesRoot, canonical.segments, headers)
     return reply
   }
 

@@ -109,7 +109,20 @@ t.test('default start: the README steps log in, download and get refused', async
   t.equal(ranged.status, 206)
   t.equal(await ranged.text(), 'quarter')
 
+  const missing = await fetch(`${base}/download/public/missing.txt`, { headers: { cookie } })
+  t.equal(missing.status, 404)
+
+  await new Promise((r) => setTimeout(r, 300)) // log lines are written within 100 ms
   const output = server.output()
+  t.match(
+    output,
+    /"status":200,"code":"GW_ALLOW","path":"\/home\/demo\/notes.txt","user":"demo"/,
+    'decision logged',
+  )
+  t.match(
+    output,
+    /"status":404,"code":"GW_ERR_NOT_FOUND","path":"\/public\/missing.txt".*"detail":"not-found"/,
+  )
   t.match(output, /example login user exists/, 'warns about the demo user')
   t.match(output, /direct delivery/, 'says it is in direct mode')
   t.notMatch(output, /demo-download-1/, 'never logs the password')
