@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { registerAccelGuard } from './accel-guard.js'
 import type { RuleSet } from './acl/index.js'
 import type { GatewayConfig } from './config/gateway-config.js'
-import { recordDecision, registerDecisionLog } from './decision-log.js'
+import { type DecisionWrite, recordDecision, registerDecisionLog } from './decision-log.js'
 import {
   GW_ERR_BAD_PATH,
   GW_ERR_BAD_REQUEST,
@@ -33,6 +33,8 @@ export interface AppDeps {
 }
 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
+  // Set once the app exists; frameworkErrors below is configured before it does.
+  let writeDecision: DecisionWrite | undefined
   const app = Fastify({
     ...(deps.logger && typeof (deps.logger as { child?: unknown }).child === 'function'
       ? { loggerInstance: deps.logger as FastifyServerOptions['loggerInstance'] }
@@ -48,23 +50,15 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     // Router-level failures (a malformed URL, bad UTF-8) still get our JSON refusal and a log line.
     frameworkErrors: (error, request, reply) => {
       recordDecision(request, { code: 'GW_ERR_BAD_PATH', detail: error.code })
+      refuse(reply, new GW_ERR_BAD_PATH(error.code))
       // Fastify answers these before routing, in a context without the app's hooks: onSend
       // (the decision log) never runs for them, so the line is written here or not at all.
-      request.log.info(
-        {
-          reqId: request.id,
-          method: request.method,
-          status: 400,
-          code: 'GW_ERR_BAD_PATH',
-          detail: error.code,
-        },
-        'decision',
-      )
-      refuse(reply, new GW_ERR_BAD_PATH(error.code))
+      writeDecision?.(request, reply)
     },
   })
 
-  registerAccelGuard(app, registerDecisionLog(app))
+  writeDecision = registerDecisionLog(app)
+  registerAccelGuard(app, writeDecision)
   await app.register(fastifyFormbody)
 
   app.setErrorHandler((error: Error, request, reply) => {
@@ -77,10 +71,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     // Only Fastify's own client errors (an unparseable login body, a body too large) keep their
     // 4xx; anything else that throws is a bug whatever status it carries, and answers 500.
     if (status && status >= 400 && status < 500 && typeof code === 'string' && code.startsWith('FST_ERR_')) {
-      recordDecision(request, {
-        code: (error as { code?: string }).code ?? 'GW_ERR_BAD_REQUEST',
-        detail: error.message,
-      })
+      recordDecision(request, { code, detail: error.message })
       return refuse(reply, Object.assign(new GW_ERR_BAD_REQUEST(), { statusCode: status }))
     }
     request.log.error({ reqId: request.id, err: error }, 'unexpected error')

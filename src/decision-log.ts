@@ -23,12 +23,12 @@ export function recordDecision(request: FastifyRequest, record: DecisionRecord):
 }
 
 /** Decorates requests with their decision; returns the function that writes the line. */
-export function registerDecisionLog(app: FastifyInstance): Write {
+export function registerDecisionLog(app: FastifyInstance): DecisionWrite {
   app.decorateRequest('decision', null)
   return decisionWriter(app.log)
 }
 
-type Write = (request: FastifyRequest, reply: FastifyReply) => void
+export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => void
 
 /**
  * The decision line is written straight to the logger's destination, in pino's own format (level,
@@ -38,7 +38,7 @@ type Write = (request: FastifyRequest, reply: FastifyReply) => void
  * secret, so skipping redaction loses nothing. Any logger that is not pino (tests that pass none)
  * gets the fields through its own info/error.
  */
-export function decisionWriter(log: FastifyBaseLogger): Write {
+export function decisionWriter(log: FastifyBaseLogger): DecisionWrite {
   const raw = log as unknown as Record<symbol, unknown>
   const stream = raw[pino.symbols.streamSym] as { write(line: string): unknown } | undefined
   const time = raw[pino.symbols.timeSym] as (() => string) | undefined

@@ -2,7 +2,7 @@
 // Data flows one way: raw path -> canonical path -> identity -> ACL decision -> delivery headers.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { markAccelAllowed } from '../accel-guard.js'
-import type { RuleSet, Subject } from '../acl/index.js'
+import type { RuleRef, RuleSet, Subject } from '../acl/index.js'
 import { recordDecision } from '../decision-log.js'
 import { accelRedirectTarget, downloadHeaders } from '../delivery/accel-headers.js'
 import { sendDirect } from '../delivery/send-direct.js'
@@ -65,6 +65,17 @@ export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOpti
   })
 }
 
+// `id@file:line` for logs, made once per rule rather than on every download.
+const ruleLabels = new WeakMap<RuleRef, string>()
+function ruleLabel(ref: RuleRef): string {
+  let label = ruleLabels.get(ref)
+  if (label === undefined) {
+    label = `${ref.id}@${ref.file}:${ref.line}`
+    ruleLabels.set(ref, label)
+  }
+  return label
+}
+
 async function handleDownload(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -93,7 +104,7 @@ async function handleDownload(
   }
 
   const decision = o.acl.current.decide(canonical.aclPath, subject)
-  const rule = decision.rule ? `${decision.rule.id}@${decision.rule.file}:${decision.rule.line}` : null
+  const rule = decision.rule ? ruleLabel(decision.rule) : null
   if (!decision.allow) {
     if (decision.policy.refusal === 404) {
       recordDecision(request, {

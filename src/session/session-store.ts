@@ -27,17 +27,8 @@ export class StoreUnavailableError extends Error {
 
 /** Seconds a session should live in the store, from its cookie's expiry when it has one. */
 export function ttlSecondsFor(data: SessionData, fallbackSeconds: number, now = Date.now()): number {
-  const expires = (data.cookie as { expires?: unknown } | undefined)?.expires
-  if (expires) {
-    const at = new Date(expires as string).getTime()
-    if (!Number.isNaN(at)) return Math.max(1, Math.ceil((at - now) / 1000))
-  }
-  return fallbackSeconds
-}
-
-/** True when the session's own cookie expiry has passed, whatever the store still holds. */
-export function sessionExpired(data: SessionData, now = Date.now()): boolean {
-  return sessionExpiresAt(data) <= now
+  const at = sessionExpiresAt(data)
+  return Number.isFinite(at) ? Math.max(1, Math.ceil((at - now) / 1000)) : fallbackSeconds
 }
 
 /** When the session's cookie expires (ms): Infinity without an expiry, -Infinity if unreadable. */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { identityFromSession, readPath, writePath } from '../../src/session/session-identity.js'
-import { sessionExpired, ttlSecondsFor } from '../../src/session/session-store.js'
+import { sessionExpiresAt, ttlSecondsFor } from '../../src/session/session-store.js'
 
 const U = ['user', 'id']
 const G = ['user', 'groups']
@@ -39,10 +39,10 @@ t.test('session identity: writePath builds nested objects', async (t) => {
 })
 t.test('session store: expiry comes from the cookie object', async (t) => {
   const now = Date.parse('2026-01-01T00:00:00Z')
-  t.equal(sessionExpired({ cookie: { expires: '2025-12-31T23:59:59Z' } }, now), true)
-  t.equal(sessionExpired({ cookie: { expires: '2026-01-01T00:00:10Z' } }, now), false)
-  t.equal(sessionExpired({ cookie: { expires: 'garbage' } }, now), true)
-  t.equal(sessionExpired({}, now), false)
+  t.equal(sessionExpiresAt({ cookie: { expires: '2025-12-31T23:59:59Z' } }) <= now, true)
+  t.equal(sessionExpiresAt({ cookie: { expires: '2026-01-01T00:00:10Z' } }) <= now, false)
+  t.equal(sessionExpiresAt({ cookie: { expires: 'garbage' } }) <= now, true)
+  t.equal(sessionExpiresAt({}) <= now, false)
   t.equal(ttlSecondsFor({ cookie: { expires: '2026-01-01T00:00:10Z' } }, 99, now), 10)
   t.equal(ttlSecondsFor({}, 99, now), 99)
 })
