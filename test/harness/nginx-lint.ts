@@ -27,6 +27,7 @@ export type LintCode =
   | 'alias-slash'
   | 'symlinks-followed'
   | 'index-in-internal'
+  | 'cork-lost'
 
 export interface Problem {
   code: LintCode
@@ -210,6 +211,16 @@ export function proxyPassUri(target: string): string {
   return slash < 0 ? '' : afterScheme.slice(slash)
 }
 
+/**
+ * The value a flag directive (`sendfile`, `tcp_nopush`) has in `loc`: its own setting, else the
+ * last one of the levels around it, else nginx's default, off.
+ */
+function effective(name: string, around: readonly Directive[], loc: Location): string {
+  const own = (loc.directive.block ?? []).filter((d) => d.name === name).at(-1)
+  const outer = around.filter((d) => d.name === name).at(-1)
+  return (own ?? outer)?.args[0] ?? 'off'
+}
+
 // Each of these is an internal redirect, and `internal` lets internal redirects in (FACTS 4).
 const REDIRECTING = new Set(['rewrite', 'try_files', 'error_page'])
 
@@ -283,6 +294,21 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
       }
     }
 
+    // Not a hole, a slow path: nginx stops corking a connection (TCP_NOPUSH) in the first location
+    // that has tcp_nopush off, and the X-Accel-Redirect cannot turn it back on. Measured at about
+    // 0.6x a static location for 1 MiB files (issue 5).
+    const serverPlain = (server.block ?? []).filter((d) => !d.block)
+    if (
+      download !== undefined &&
+      effective('tcp_nopush', [...inherited, ...serverPlain], download) !== 'on'
+    ) {
+      report(
+        'cork-lost',
+        download.directive.line,
+        `tcp_nopush is off for ${downloadPath}: files after the X-Accel-Redirect are sent uncorked`,
+      )
+    }
+
     const internals = locs.filter(isInternal)
     if (internals.length === 0) {
       report('internal-location-missing', server.line, `no location for /${internalPrefix}/`)
@@ -324,6 +350,13 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
           'symlinks-followed',
           symlinks?.line ?? directive.line,
           'internal location needs "disable_symlinks on": symlinks are followed out of the tree by default',
+        )
+      }
+      if (effective('sendfile', [...inherited, ...serverPlain], loc) !== 'on') {
+        report(
+          'cork-lost',
+          directive.line,
+          `sendfile is off in location ${loc.path}: nginx would copy every file`,
         )
       }
       for (const d of inside) {

@@ -148,6 +148,17 @@ const variants: Array<[title: string, text: () => string, code: LintCode]> = [
     () => edit(/location \^~ \/\$\{INTERNAL_PREFIX\}\/ \{\n(\s*#.*\n)*\s*internal;/, 'location ^~ /files/ {'),
     'internal-location-missing',
   ],
+  ['tcp_nopush off in /download/', () => insertAfter(DOWNLOAD_OPEN, '        tcp_nopush off;'), 'cork-lost'],
+  [
+    'tcp_nopush only in the internal location',
+    () => insertAfter(INTERNAL_OPEN, '        tcp_nopush on;', edit(/\n\s*tcp_nopush on;\n/, '\n')),
+    'cork-lost',
+  ],
+  [
+    'sendfile off in the internal location',
+    () => insertAfter(INTERNAL_OPEN, '        sendfile off;'),
+    'cork-lost',
+  ],
   ['unbalanced braces', () => edit(/\}\s*$/, ''), 'parse-error'],
 ]
 
@@ -188,6 +199,16 @@ t.test('lintNginxConfig finds a redirect inherited from the http level', async (
     lintNginxConfig(text).map((p) => p.code),
     ['internal-redirect'],
   )
+})
+
+t.test('lintNginxConfig accepts tcp_nopush and sendfile inherited from the http level', async (t) => {
+  const bare = edit(/\n\s*sendfile on;\n\s*tcp_nopush on;\n/, '\n')
+  t.same(
+    lintNginxConfig(bare).map((p) => p.code),
+    ['cork-lost', 'cork-lost'],
+    'without them the server corks nothing',
+  )
+  t.same(lintNginxConfig(`http {\n    sendfile on;\n    tcp_nopush on;\n${bare}\n}\n`), [])
 })
 
 t.test('lintNginxConfig reports a config with no download server', async (t) => {
