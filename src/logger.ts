@@ -22,7 +22,7 @@ export function createLogger(level: string, destination = 1): Logger {
         censor: '[redacted]',
       },
     },
-    // Lines are gathered into writes of 16 KiB, and whatever is gathered is written within 100 ms.
+    // Lines are gathered into writes of 64 KiB, and whatever is gathered is written within 100 ms.
     // flushLogger() writes the rest on a clean exit; a crash can lose the last 100 ms of lines.
     new LogDestination(destination),
   )

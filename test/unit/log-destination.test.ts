@@ -63,3 +63,12 @@ t.test('log destination: past maxPendingBytes lines are dropped and counted, nev
   d.flushSync()
   t.equal(f.read(), '0123456789ab\n')
 })
+
+t.test('log destination: a line longer than a buffer keeps its place among short ones', async (t) => {
+  const f = file()
+  const d = new LogDestination(f.fd, { flushBytes: 64, flushMs: 10 })
+  const lines = ['short 1\n', `${'x'.repeat(200)}\n`, 'short 2\n', `${'ü'.repeat(30)}\n`, 'short 3\n']
+  for (let round = 0; round < 50; round++) for (const line of lines) d.write(line)
+  await new Promise<void>((resolve) => d.flush(() => resolve()))
+  t.equal(f.read(), lines.join('').repeat(50))
+})
