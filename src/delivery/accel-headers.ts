@@ -14,16 +14,27 @@ export function contentTypeFor(fileName: string): string {
   return mime.getType(fileName) ?? FALLBACK_CONTENT_TYPE
 }
 
-/** Headers every allowed reply carries, whichever mode delivers the bytes. */
-export function downloadHeaders(segments: readonly string[], policy: DeliveryPolicy): Record<string, string> {
+/** Headers every allowed reply carries, whichever mode delivers the bytes, as name/value pairs. */
+export function downloadHeaderList(segments: readonly string[], policy: DeliveryPolicy): string[] {
   const fileName = segments[segments.length - 1] as string
-  return {
-    // Always explicit: an empty Fastify reply would otherwise carry no type, and nginx would keep
-    // whatever the gateway sent (NGINX-FACTS 2).
-    'content-type': contentTypeFor(fileName),
-    'content-disposition': formatContentDisposition(policy.disposition, fileName),
-    'cache-control': policy.cacheControl,
-  }
+  return [
+    // Always explicit: an empty reply would otherwise carry no type, and nginx would keep whatever
+    // the gateway sent (NGINX-FACTS 2).
+    'content-type',
+    contentTypeFor(fileName),
+    'content-disposition',
+    formatContentDisposition(policy.disposition, fileName),
+    'cache-control',
+    policy.cacheControl,
+  ]
+}
+
+/** downloadHeaderList as an object, for Fastify replies. */
+export function downloadHeaders(segments: readonly string[], policy: DeliveryPolicy): Record<string, string> {
+  const list = downloadHeaderList(segments, policy)
+  const headers: Record<string, string> = {}
+  for (let i = 0; i < list.length; i += 2) headers[list[i] as string] = list[i + 1] as string
+  return headers
 }
 
 /**
@@ -36,4 +47,19 @@ export function accelRedirectTarget(internalPrefix: string, segments: readonly s
   let out = `/${internalPrefix}`
   for (const segment of segments) out += `/${encodeURIComponent(segment)}`
   return out
+}
+
+/**
+ * Every header of an allowed x-accel reply, in the order they are set: X-Accel-Redirect is always
+ * last, so a writer that stops early never sends it without the rest.
+ */
+export function accelReplyHeaders(
+  internalPrefix: string,
+  segments: readonly string[],
+  policy: DeliveryPolicy,
+): string[] {
+  const list = downloadHeaderList(segments, policy)
+  if (policy.limitRate > 0) list.push('x-accel-limit-rate', String(policy.limitRate))
+  list.push('x-accel-redirect', accelRedirectTarget(internalPrefix, segments))
+  return list
 }

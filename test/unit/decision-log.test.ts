@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream'
+import fc from 'fast-check'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import { decisionWriter } from '../../src/decision-log.js'
+import { decisionWriter, quote } from '../../src/decision-log.js'
 
 function capture(level = 'info') {
   let out = ''
@@ -75,4 +76,28 @@ t.test('decision log: a logger that is not pino gets the fields through its own 
   const fake = { info: (o: unknown) => seen.push(o), error: (o: unknown) => seen.push(o) }
   decisionWriter(fake as never)(request({ code: 'GW_DENIED', user: 'bob' }), reply(403))
   t.match(seen, [{ code: 'GW_DENIED', user: 'bob', status: 403 }])
+})
+
+t.test('decision log: quote writes what JSON.stringify writes, for any string', async (t) => {
+  const samples = [
+    '',
+    'GW_ALLOW',
+    '/a b/c.pdf',
+    'a"b',
+    'a\\b',
+    '\u0000\u001f\u007f',
+    'é',
+    '\ud800',
+    'x'.repeat(300),
+  ]
+  for (const s of samples) t.equal(quote(s), JSON.stringify(s), JSON.stringify(s))
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme-ascii' })),
+      (s) => {
+        return quote(s) === JSON.stringify(s)
+      },
+    ),
+    { numRuns: 2000 },
+  )
 })
