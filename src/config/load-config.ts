@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parseLimitRate } from '../acl/index.js'
+import { deepFreeze } from '../deep-freeze.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
 import { gatewayConfigSchema } from './schema.js'
@@ -189,12 +190,4 @@ function readSecretValue(
     problem(`${name}_FILE`, `cannot read ${fileName}: ${(err as NodeJS.ErrnoException).code}`)
     return undefined
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v)
-    Object.freeze(value)
-  }
-  return value
 }

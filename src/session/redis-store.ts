@@ -2,6 +2,7 @@
 // session as JSON, expiring with the session), so the main web app and the gateway share them.
 import { createClient } from 'redis'
 import type { GatewayConfig } from '../config/gateway-config.js'
+import { deepFreeze } from '../deep-freeze.js'
 import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
@@ -106,21 +107,14 @@ export class RedisSessionStore implements SessionStore {
     const fill = cache?.beginFill(sessionId)
     let json: string | null
     let ttlMs = -1
-    try {
-      const key = this.#prefix + sessionId
-      if (fill) {
-        // Sent in the same tick, so node-redis writes them together: one round trip.
-        const [value, pttl] = await this.#withTimeout(
-          Promise.all([this.#client.get(key), this.#client.pTTL(key)]),
-        )
-        json = value as string | null
-        ttlMs = pttl as number
-      } else {
-        json = (await this.#withTimeout(this.#client.get(key))) as string | null
-      }
-    } catch (err) {
-      cache?.connectionLost()
-      throw new StoreUnavailableError(err)
+    const key = this.#prefix + sessionId
+    if (fill) {
+      // Sent in the same tick, so node-redis writes them together: one round trip.
+      const [value, pttl] = await this.#command(Promise.all([this.#client.get(key), this.#client.pTTL(key)]))
+      json = value as string | null
+      ttlMs = pttl as number
+    } else {
+      json = (await this.#command(this.#client.get(key))) as string | null
     }
     if (json === null) return null
     let data: SessionData
@@ -138,12 +132,9 @@ export class RedisSessionStore implements SessionStore {
   async set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void> {
     this.#cache?.invalidate(sessionId)
     try {
-      await this.#withTimeout(
+      await this.#command(
         this.#client.set(this.#prefix + sessionId, JSON.stringify(data), { EX: ttlSeconds }),
       )
-    } catch (err) {
-      this.#cache?.connectionLost()
-      throw new StoreUnavailableError(err)
     } finally {
       this.#cache?.invalidate(sessionId)
     }
@@ -153,27 +144,32 @@ export class RedisSessionStore implements SessionStore {
     // Dropped here before and after the DEL: our own logout must not wait for Redis' push.
     this.#cache?.invalidate(sessionId)
     try {
-      await this.#withTimeout(this.#client.del(this.#prefix + sessionId))
-    } catch (err) {
-      this.#cache?.connectionLost()
-      throw new StoreUnavailableError(err)
+      await this.#command(this.#client.del(this.#prefix + sessionId))
     } finally {
       this.#cache?.invalidate(sessionId)
     }
   }
 
   async ping(): Promise<void> {
-    try {
-      await this.#withTimeout(this.#client.ping())
-    } catch (err) {
-      this.#cache?.connectionLost()
-      throw new StoreUnavailableError(err)
-    }
+    await this.#command(this.#client.ping())
   }
 
   /** Sessions held in memory now (0 with the client cache off). */
   get cachedSessions(): number {
     return this.#cache?.size ?? 0
+  }
+
+  /**
+   * A command of the store's API: answered in time, or the cache forgets everything (any doubt
+   * about the connection) and the caller gets StoreUnavailableError, to fail closed.
+   */
+  async #command<T>(command: Promise<T>): Promise<T> {
+    try {
+      return await this.#withTimeout(command)
+    } catch (err) {
+      this.#cache?.connectionLost()
+      throw new StoreUnavailableError(err)
+    }
   }
 
   // Our own timer, not the client's command timeout: that one rides on AbortSignal.timeout, whose
@@ -197,12 +193,4 @@ export class RedisSessionStore implements SessionStore {
 function trackingIsOn(info: unknown): boolean {
   const flags = info instanceof Map ? info.get('flags') : (info as { flags?: unknown } | null)?.flags
   return Array.isArray(flags) && flags.some((f) => String(f) === 'on')
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v)
-    Object.freeze(value)
-  }
-  return value
 }
