@@ -26,8 +26,14 @@ t.test('deployment: nginx includes the rendered template from where compose rend
   const mounts = compose.services.nginx.volumes as string[]
   t.ok(mounts.includes('./nginx/templates:/etc/nginx/templates:ro'))
   t.ok(
-    mounts.some((m) => m.startsWith(`files:${env.FILES_ROOT}`)),
-    'the files volume at FILES_ROOT',
+    mounts.some((m) => m.endsWith(`:${env.FILES_ROOT}:ro`)),
+    'the files, read-only, at FILES_ROOT',
+  )
+  // The image renders templates only into a folder that exists and is writable, and it has none
+  // at this path: without a mount there, nginx starts with no download server.
+  t.ok(
+    (compose.services.nginx.tmpfs as string[] | undefined)?.includes(env.NGINX_ENVSUBST_OUTPUT_DIR as string),
+    'a writable folder where the template is rendered',
   )
 })
 
