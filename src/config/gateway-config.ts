@@ -1,11 +1,9 @@
 // The checked, frozen configuration the gateway runs with. Paths are absolute (resolved against the
 // config file's folder); secrets are here but never logged (see redactedConfig).
-export interface PolicyDefaults {
-  readonly disposition: 'attachment' | 'inline'
-  readonly limitRate: number
-  readonly cacheControl: string
-  readonly refusal: 403 | 404
-}
+import type { ResponsePolicy } from '../acl/index.js'
+
+/** `acl.defaults`: the response policy every rule starts from. */
+export type PolicyDefaults = ResponsePolicy
 
 export interface GatewayConfig {
   readonly configFile: string

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
-import { parseLimitRate } from '../acl/index.js'
+import { DEFAULT_POLICY, parseLimitRate } from '../acl/index.js'
 import { deepFreeze } from '../deep-freeze.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
@@ -112,12 +112,13 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       paths: (raw.acl.paths as string[]).map((p) => resolve(baseDir, p)),
       defaultEffect: raw.acl.default ?? 'deny',
       watch: raw.acl.watch ?? true,
+      // Unset fields keep the ACL engine's own defaults, so the two can never disagree.
       defaults: {
-        disposition: raw.acl.defaults?.disposition ?? 'attachment',
+        disposition: raw.acl.defaults?.disposition ?? DEFAULT_POLICY.disposition,
         // the schema has checked the form already
-        limitRate: parseLimitRate(raw.acl.defaults?.limit_rate ?? 0) ?? 0,
-        cacheControl: raw.acl.defaults?.cache_control ?? 'private, no-store',
-        refusal: raw.acl.defaults?.refusal ?? 403,
+        limitRate: parseLimitRate(raw.acl.defaults?.limit_rate ?? DEFAULT_POLICY.limitRate) ?? 0,
+        cacheControl: raw.acl.defaults?.cache_control ?? DEFAULT_POLICY.cacheControl,
+        refusal: raw.acl.defaults?.refusal ?? DEFAULT_POLICY.refusal,
       },
     },
   }
