@@ -1,7 +1,7 @@
 import { type FSWatcher, watch as fsWatch, statSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { buildRuleSet } from './build.js'
-import { globToRegExp, loadRuleSet } from './load.js'
+import { GLOB_CHARS, globToRegExp, loadRuleSet, YAML_FILE } from './load.js'
 import { DEFAULT_POLICY } from './policy.js'
 import type { AclOptions, AclProblem, BuildResult, RuleSet } from './types.js'
 
@@ -116,11 +116,9 @@ export class AclHolder {
   }
 }
 
-const YAML_FILE = /\.ya?ml$/
-
 function watchTarget(path: string): [string, (name: string) => boolean] {
   const name = basename(path)
-  if (/[*?[]/.test(name)) {
+  if (GLOB_CHARS.test(name)) {
     const re = globToRegExp(name)
     return [dirname(path), (n) => re.test(n)]
   }

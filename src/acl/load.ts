@@ -14,8 +14,9 @@ export interface ResolvedPaths {
   readonly problems: AclProblem[]
 }
 
-const YAML_FILE = /\.ya?ml$/
-const GLOB_CHARS = /[*?[]/
+/** What a directory of ACL files contributes, and what makes a path's last part a glob. */
+export const YAML_FILE = /\.ya?ml$/
+export const GLOB_CHARS = /[*?[]/
 
 export async function resolveAclPaths(paths: readonly string[]): Promise<ResolvedPaths> {
   const files: string[] = []

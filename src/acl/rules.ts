@@ -141,13 +141,11 @@ export class FileReader {
         case 'deny':
           deny = e.value
           break
-        case 'disposition':
-        case 'limit_rate':
-        case 'cache_control':
-        case 'refusal':
-          this.policyField(e.key, e.value, `${at}.${e.key}`, patch)
-          break
         default:
+          if (e.key in POLICY_FIELDS) {
+            this.policyField(e.key as PolicyField, e.value, `${at}.${e.key}`, patch)
+            break
+          }
           this.error(
             AclCode.UNKNOWN_FIELD,
             e.keyLine,
