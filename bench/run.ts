@@ -326,10 +326,14 @@ acl:
 function staticServer(port: number, filesRoot: string): string {
   return `    server {
         listen 127.0.0.1:${port};
+        # The same file cache as the download template's internal location, so the baseline is
+        # not handicapped by an open per request that the gateway's setup does not pay.
         location /static/ {
             alias ${filesRoot}/;
             sendfile on;
             tcp_nopush on;
+            open_file_cache max=1000 inactive=20s;
+            open_file_cache_valid 1s;
         }
     }`
 }
@@ -460,6 +464,8 @@ function printTargets(
       median: ratios[Math.floor(ratios.length / 2)] ?? 0,
       min: ratios[0] ?? 0,
       max: ratios.at(-1) ?? 0,
+      // wrk counts error answers (a fast 503, say) as requests: such a round proves nothing.
+      roundsWithErrors: [...ra, ...rb].filter((c) => c.wrk.errors > 0).length,
     }
   }
   const rps = (c: Cell) => c.rps
@@ -472,10 +478,17 @@ function printTargets(
       ['1 MiB req/s vs nginx static', paired(g, 'nginx static', '1 MiB', rps), 0.9],
       ['256 MiB MiB/s vs nginx static', paired(g, 'nginx static', '256 MiB', mibps), 0.95],
     ]
-    for (const [what, r, target] of checks)
+    for (const [what, r, target] of checks) {
+      const verdict =
+        r.roundsWithErrors > 0
+          ? `MISSED (${r.roundsWithErrors} rounds with errors)`
+          : r.median >= target
+            ? 'met'
+            : 'MISSED'
       process.stdout.write(
-        `  ${g.padEnd(18)} ${what.padEnd(32)} ${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}] (target >= ${target}) ${r.median >= target ? 'met' : 'MISSED'}\n`,
+        `  ${g.padEnd(18)} ${what.padEnd(32)} ${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}] (target >= ${target}) ${verdict}\n`,
       )
+    }
     const growth = (get(g, '256 MiB').peakRssMiB ?? 0) - (idle.get(g) ?? 0) / 1024
     process.stdout.write(
       `  ${g.padEnd(18)} ${'256 MiB peak RSS - idle RSS'.padEnd(32)} ${growth.toFixed(1)} MiB (target <= 10) ${growth <= 10 ? 'met' : 'MISSED'}\n`,
