@@ -3,6 +3,7 @@
 // the bytes itself, no nginx) and hold both to the same promises.
 import { type RunningGateway, startGateway } from './gateway.js'
 import {
+  loginAt,
   makeScenarioTree,
   SCENARIO_ACL,
   type ScenarioOptions,
@@ -99,14 +100,4 @@ export async function startModeScenario(
     login: (user) => s.login(user),
     stop: () => s.stop(),
   }
-}
-
-async function loginAt(baseUrl: string, user: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: user, password: `pw-${user}` }),
-  })
-  if (res.status !== 200) throw new Error(`login ${user}: ${res.status}`)
-  return (res.headers.get('set-cookie') ?? '').split(';')[0] as string
 }

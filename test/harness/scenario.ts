@@ -187,16 +187,7 @@ export async function startScenario(
     files,
     outsideSecret,
     outsideDir,
-    async login(user: string) {
-      const res = await fetch(`${n.baseUrl}/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: user, password: `pw-${user}` }),
-      })
-      if (res.status !== 200) throw new Error(`login ${user}: ${res.status}`)
-      const setCookie = res.headers.get('set-cookie') ?? ''
-      return setCookie.split(';')[0] as string
-    },
+    login: (user: string) => loginAt(n.baseUrl, user),
     async stop() {
       await n.stop()
       await g.stop()
@@ -209,4 +200,15 @@ export async function startScenario(
 /** Percent-encodes each segment, as a browser would send a link to the file. */
 export function downloadPath(relative: string): string {
   return `/download/${relative.split('/').map(encodeURIComponent).join('/')}`
+}
+
+/** Logs `user` in at `baseUrl` (password `pw-<user>`); the session cookie as `name=value`. */
+export async function loginAt(baseUrl: string, user: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: user, password: `pw-${user}` }),
+  })
+  if (res.status !== 200) throw new Error(`login ${user}: ${res.status}`)
+  return (res.headers.get('set-cookie') ?? '').split(';')[0] as string
 }

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { sleep } from '../harness/process.js'
 import { type Scenario, startScenario } from '../harness/scenario.js'
 
 const scenario: Scenario = await startScenario()
@@ -18,7 +19,6 @@ const { nginx, filesRoot, outsideSecret } = scenario
 // open_file_cache_valid is 1 s and nginx's clock ticks in whole seconds, so a change shows within
 // 2 s; waiting a little longer keeps the test honest without making it flaky.
 const SETTLE_MS = 2_500
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function download(name: string) {
   const res = await fetch(`${nginx.baseUrl}/download/public/${name}`)

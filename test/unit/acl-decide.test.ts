@@ -190,14 +190,22 @@ t.test(
   },
 )
 
-t.test('decide: malformed subjects on a rule that needs them are refused, not thrown', async (t) => {
-  const s = build('rules:\n  - id: r\n    path: /a/**\n    allow: group:g\n', {
-    defaultEffect: 'allow',
-    defaults: DEFAULT_POLICY,
-  })
-  t.doesNotThrow(() => s.decide('/a/x', { user: 'u', groups: 7 } as unknown as Subject))
-  t.equal(s.decide('/a/x', null as unknown as Subject).allow, false)
-})
+t.test(
+  'decide: malformed subjects never throw: null is refused, groups that are not a list count as none',
+  async (t) => {
+    const s = build('rules:\n  - id: r\n    path: /a/**\n    allow: group:g\n', {
+      defaultEffect: 'allow',
+      defaults: DEFAULT_POLICY,
+    })
+    t.doesNotThrow(() => s.decide('/a/x', { user: 'u', groups: 7 } as unknown as Subject))
+    t.equal(
+      s.decide('/a/x', { user: 'u', groups: 7 } as unknown as Subject).allow,
+      true,
+      'the group rule does not match; the default (allow here) decides',
+    )
+    t.equal(s.decide('/a/x', null as unknown as Subject).allow, false)
+  },
+)
 
 t.test('ruleSet: reports its rule count and files', async (t) => {
   const s = build([
