@@ -1,7 +1,7 @@
 // Processes the benchmark starts, pinned to a core, with their output in a file (never a pipe to
 // this process, which shares the load generator's core), and what /proc says about them.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 
 export interface Pinned {
   readonly pid: number
@@ -96,21 +96,36 @@ export function cpuMicros(pid: number): number {
 
 /** Resident set size of `pid` in KiB (VmRSS), 0 once it has gone. */
 export function rssKiB(pid: number): number {
+  return statusKiB(pid, 'VmRSS')
+}
+
+/** One `kB` field of /proc/<pid>/status, 0 once the process has gone. */
+function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return m ? Number(m[1]) : 0
   } catch {
     return 0
   }
 }
 
-/** Samples VmRSS of `pid` every `everyMs` until stopped; returns the peak in KiB. */
-export function sampleRss(pid: number, everyMs = 20): { stop(): number } {
+/**
+ * The peak resident set size of `pid` between this call and stop(), in KiB. The kernel keeps the
+ * peak itself (VmHWM, reset by writing 5 to clear_refs), so nothing polls from the load
+ * generator's core while wrk runs; where the reset is refused, VmRSS is sampled every 20 ms.
+ */
+export function sampleRss(pid: number): { stop(): number } {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5')
+    return { stop: () => Math.max(statusKiB(pid, 'VmHWM'), rssKiB(pid)) }
+  } catch {
+    // not permitted here: fall back to sampling
+  }
   let peak = rssKiB(pid)
   const timer = setInterval(() => {
     const now = rssKiB(pid)
     if (now > peak) peak = now
-  }, everyMs)
+  }, 20)
   return {
     stop() {
       clearInterval(timer)
