@@ -95,6 +95,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     mode: config.delivery.mode,
     internalPrefix: config.delivery.internalPrefix,
     filesRoot: deps.realFilesRoot,
+    writeDecision,
     cookieName: s.cookieName,
     acl: deps.acl,
     identity: {

@@ -1,9 +1,9 @@
 // GET/HEAD <route prefix><path>: the one decision this service exists for. The decision itself is
 // in download-decision.ts; this file answers it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { markAccelAllowed } from '../accel-guard.js'
-import { recordDecision } from '../decision-log.js'
+import { type DecisionWrite, recordDecision } from '../decision-log.js'
 import { accelReplyHeaders, downloadHeaders } from '../delivery/accel-headers.js'
+import { sendAccel } from '../delivery/send-accel.js'
 import { sendDirect } from '../delivery/send-direct.js'
 import { GW_ERR_METHOD } from '../errors.js'
 import { type DownloadDecisionOptions, decideDownload } from './download-decision.js'
@@ -14,6 +14,8 @@ export interface DownloadRouteOptions extends DownloadDecisionOptions {
   readonly internalPrefix: string
   /** Real path of the files root, for direct delivery. */
   readonly filesRoot: string
+  /** Writes the decision line of a reply sent outside Fastify's hooks (the allowed x-accel 200). */
+  readonly writeDecision: DecisionWrite
 }
 
 export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOptions): void {
@@ -54,11 +56,9 @@ async function handleDownload(
     )
     return reply
   }
-  const headers = accelReplyHeaders(o.internalPrefix, outcome.segments, outcome.policy)
-  reply.code(200)
-  // X-Accel-Redirect is the list's last header: nothing after marking can fail and leave it on an
-  // error reply.
-  markAccelAllowed(reply)
-  for (let i = 0; i < headers.length; i += 2) reply.header(headers[i] as string, headers[i + 1])
-  return reply.send()
+  sendAccel(reply.raw, accelReplyHeaders(o.internalPrefix, outcome.segments, outcome.policy))
+  // Only once it is sent: had Node refused a header, the error handler's reply gets the line.
+  o.writeDecision(request, reply)
+  // Nothing to return: Fastify sees the response ended and sends nothing more.
+  return undefined
 }

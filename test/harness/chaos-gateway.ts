@@ -205,7 +205,8 @@ export async function startChaosGateway(o: {
     done()
   })
   app.addHook('onSend', (_request, reply, payload, done) => {
-    // Fails after the route set X-Accel-Redirect and the guard let it through.
+    // Fails on any reply that still carries X-Accel-Redirect when it gets here: the guard strips it
+    // from every reply Fastify sends, and the allowed download never passes through this hook.
     if (current.getStore()?.hook === 'onsend-throw' && reply.hasHeader('x-accel-redirect')) {
       done(new Error('chaos: onSend failed after X-Accel-Redirect was set'))
       return
