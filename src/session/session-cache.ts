@@ -171,6 +171,19 @@ export class SessionCache {
 /** How often the heartbeat PING goes out while the cache is in use. */
 export const HEARTBEAT_MS = 100
 
+// One turn shared by every lookup made in the same event-loop pass: under load a poll phase reads
+// dozens of requests, and one Immediate and one promise serve them all. It is cleared before it
+// resolves, so a lookup made while the check phase runs waits for the next pass, as it must.
+let pendingTurn: Promise<void> | null = null
+
 function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
+  if (pendingTurn === null) {
+    pendingTurn = new Promise((resolve) =>
+      setImmediate(() => {
+        pendingTurn = null
+        resolve()
+      }),
+    )
+  }
+  return pendingTurn
 }

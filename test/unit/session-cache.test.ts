@@ -65,6 +65,27 @@ t.test('session cache: an invalidation that arrives before the turn ends wins', 
   t.equal(await lookup, undefined, 'goes to Redis instead')
 })
 
+t.test('session cache: lookups in one pass share a turn; a lookup after it waits for another', async (t) => {
+  const c = cacheWithPings()
+  await ready(c)
+  fill(c.cache, 's1', A)
+  fill(c.cache, 's2', A)
+  const [one, two] = [c.cache.lookup('s1'), c.cache.lookup('s2')]
+  queueMicrotask(() => c.cache.invalidate('s2'))
+  t.same(await one, A)
+  t.equal(await two, undefined, 'the invalidation read in that pass wins for every lookup waiting')
+  // Here the shared turn has just resolved: a new lookup must not reuse it and answer at once.
+  let answered = false
+  const late = c.cache.lookup('s1').then((hit) => {
+    answered = true
+    return hit
+  })
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+  t.equal(answered, false, 'not answered before another event-loop turn')
+  c.cache.invalidate('s1')
+  t.equal(await late, undefined)
+})
+
 t.test('session cache: a GET answer is not kept when the session was invalidated in flight', async (t) => {
   const c = cacheWithPings()
   await ready(c)
