@@ -1,7 +1,8 @@
 // One log line per decision. Handlers record what they decided on the request; the reply's final
-// hook (accel-guard.ts) writes it together with the status sent and the time taken. The cookie,
-// session id and any secret never appear: only the user id the session resolved to.
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+// hook (accel-guard.ts), or the download route for the allowed x-accel 200 it writes itself, writes
+// it together with the status sent and the time taken. The cookie, session id and any secret never
+// appear: only the user id the session resolved to.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import pino from 'pino'
 
 export interface DecisionRecord {
@@ -15,17 +16,29 @@ export interface DecisionRecord {
 declare module 'fastify' {
   interface FastifyRequest {
     decision: DecisionRecord | null
+    /** performance.now() when a handler began deciding; 0 for refusals made before any handler. */
+    decisionStart: number
   }
+}
+
+/**
+ * Starts the clock of the line's `ms` field: route handlers call it first. Fastify runs without a
+ * logger (app.ts), so it keeps no start time of its own; refusals answered before any handler
+ * (unknown routes and methods, malformed URLs, unparseable bodies) have no `ms`.
+ */
+export function startDecision(request: FastifyRequest): void {
+  request.decisionStart = performance.now()
 }
 
 export function recordDecision(request: FastifyRequest, record: DecisionRecord): void {
   request.decision = record
 }
 
-/** Decorates requests with their decision; returns the function that writes the line. */
-export function registerDecisionLog(app: FastifyInstance): DecisionWrite {
+/** Decorates requests with their decision; returns the function that writes the line to `log`. */
+export function registerDecisionLog(app: FastifyInstance, log: pino.Logger): DecisionWrite {
   app.decorateRequest('decision', null)
-  return decisionWriter(app.log)
+  app.decorateRequest('decisionStart', 0)
+  return decisionWriter(log)
 }
 
 export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => void
@@ -38,7 +51,7 @@ export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => vo
  * secret, so skipping redaction loses nothing. Any logger that is not pino (tests that pass none)
  * gets the fields through its own info/error.
  */
-export function decisionWriter(log: FastifyBaseLogger): DecisionWrite {
+export function decisionWriter(log: pino.Logger): DecisionWrite {
   const raw = log as unknown as Record<symbol, unknown>
   const stream = raw[pino.symbols.streamSym] as { write(line: string): unknown } | undefined
   const time = raw[pino.symbols.timeSym] as (() => string) | undefined
@@ -55,15 +68,15 @@ export function decisionWriter(log: FastifyBaseLogger): DecisionWrite {
   return (request, reply) => {
     const status = reply.statusCode
     const level = status >= 500 ? 'error' : 'info'
-    if (!(log as unknown as pino.Logger).isLevelEnabled(level)) return
+    if (!log.isLevelEnabled(level)) return
     const d = request.decision
     let line = `{"level":${status >= 500 ? 50 : 30}${time()}${bindings},"reqId":${quote(request.id)},"method":${quote(request.method)},"status":${status},"code":${quote(d?.code ?? fallbackCode(status))}`
     if (d?.path !== undefined) line += `,"path":${quote(d.path)}`
     if (d?.user) line += `,"user":${quote(d.user)}`
     if (d?.rule) line += `,"rule":${quote(d.rule)}`
     if (d?.detail !== undefined) line += `,"detail":${quote(d.detail)}`
-    line += `,"ms":${Math.round(reply.elapsedTime * 1000) / 1000}${tail}`
-    stream.write(line)
+    if (request.decisionStart > 0) line += `,"ms":${elapsedMs(request)}`
+    stream.write(line + tail)
   }
 }
 
@@ -89,8 +102,13 @@ function decisionFields(request: FastifyRequest, reply: FastifyReply) {
     user: d?.user ?? undefined,
     rule: d?.rule ?? undefined,
     detail: d?.detail,
-    ms: Math.round(reply.elapsedTime * 1000) / 1000,
+    ms: request.decisionStart > 0 ? elapsedMs(request) : undefined,
   }
+}
+
+/** Milliseconds since the handler began, to the microsecond. */
+function elapsedMs(request: FastifyRequest): number {
+  return Math.round((performance.now() - request.decisionStart) * 1000) / 1000
 }
 
 function fallbackCode(status: number): string {

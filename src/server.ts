@@ -111,7 +111,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void close('SIGTERM'))
   process.on('SIGINT', () => void close('SIGINT'))
 
-  await app.listen({ host: config.server.host, port: config.server.port })
+  const address = await app.listen({ host: config.server.host, port: config.server.port })
+  // Fastify runs without a logger of its own (app.ts), so the start line is ours.
+  log.info({ address }, 'listening')
 }
 
 async function fatal(log: ReturnType<typeof createLogger>, message: string): Promise<never> {

@@ -1,7 +1,7 @@
 // GET/HEAD <route prefix><path>: the one decision this service exists for. The decision itself is
 // in download-decision.ts; this file answers it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type DecisionWrite, recordDecision } from '../decision-log.js'
+import { type DecisionWrite, recordDecision, startDecision } from '../decision-log.js'
 import { accelReplyHeaders, downloadHeaders } from '../delivery/accel-headers.js'
 import { sendAccel } from '../delivery/send-accel.js'
 import { sendDirect } from '../delivery/send-direct.js'
@@ -41,6 +41,7 @@ async function handleDownload(
   reply: FastifyReply,
   o: DownloadRouteOptions,
 ): Promise<unknown> {
+  startDecision(request)
   const outcome = await decideDownload(request.raw.url as string, request.headers.cookie, o)
   recordDecision(request, outcome.record)
   if (!outcome.allow) return refuse(reply, outcome.error, outcome.headers)

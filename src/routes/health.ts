@@ -1,7 +1,7 @@
 // GET /healthz: ready when the session store answers. Used by the container healthcheck and by
 // nginx operators; it says nothing about users or files.
 import type { FastifyInstance } from 'fastify'
-import { recordDecision } from '../decision-log.js'
+import { recordDecision, startDecision } from '../decision-log.js'
 import type { SessionStore } from '../session/session-store.js'
 
 export function registerHealthRoute(
@@ -10,6 +10,7 @@ export function registerHealthRoute(
   ruleCount: () => number,
 ): void {
   app.get('/healthz', async (request, reply) => {
+    startDecision(request)
     try {
       await store.ping()
     } catch {

@@ -6,7 +6,7 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import type { FastifyInstance } from 'fastify'
-import { recordDecision } from '../decision-log.js'
+import { recordDecision, startDecision } from '../decision-log.js'
 import { GW_ERR_LOGIN_BAD_REQUEST, GW_ERR_LOGIN_FAILED } from '../errors.js'
 import { hashPassword, parsePasswordHash, verifyPassword } from '../login/password-hash.js'
 import type { LoginUser } from '../login/users-file.js'
@@ -67,6 +67,7 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
   })
 
   app.post('/login', async (request, reply) => {
+    startDecision(request)
     const body = (request.body ?? {}) as Record<string, unknown>
     const { username, password } = body
     const returnTo = body.return_to
@@ -98,6 +99,7 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
   })
 
   app.post('/logout', async (request, reply) => {
+    startDecision(request)
     const user = readPath(request.session, o.userIdField)
     await request.session.destroy()
     reply.clearCookie(o.cookieName, {

@@ -25,9 +25,15 @@ function capture(level = 'info') {
   }
 }
 
-const request = (decision: object | null) =>
-  ({ id: 'req-7', method: 'GET', decision }) as unknown as FastifyRequest
-const reply = (statusCode: number) => ({ statusCode, elapsedTime: 1.23456 }) as unknown as FastifyReply
+/** A request whose handler began `agoMs` ago (0: none began, as for a route-less refusal). */
+const request = (decision: object | null, agoMs = 1.23456) =>
+  ({
+    id: 'req-7',
+    method: 'GET',
+    decision,
+    decisionStart: agoMs > 0 ? performance.now() - agoMs : 0,
+  }) as unknown as FastifyRequest
+const reply = (statusCode: number) => ({ statusCode }) as unknown as FastifyReply
 
 t.test('decision log: the hand-built line is exactly what pino would write', async (t) => {
   const { log, lines } = capture()
@@ -39,9 +45,12 @@ t.test('decision log: the hand-built line is exactly what pino would write', asy
     detail: 'GW_ALLOW_RULE',
   }
   decisionWriter(log)(request(decision), reply(200))
-  log.info({ reqId: 'req-7', method: 'GET', status: 200, ...decision, ms: 1.235 }, 'decision')
   await new Promise((r) => setImmediate(r))
-  const [ours, pinos] = lines()
+  const [ours] = lines()
+  t.ok(ours.ms >= 1.235 && ours.ms < 60_000, 'ms counts from when the handler began')
+  log.info({ reqId: 'req-7', method: 'GET', status: 200, ...decision, ms: ours.ms }, 'decision')
+  await new Promise((r) => setImmediate(r))
+  const [, pinos] = lines()
   t.equal(typeof ours.time, 'number')
   delete ours.time
   delete pinos.time
@@ -52,12 +61,14 @@ t.test('decision log: the hand-built line is exactly what pino would write', asy
 t.test('decision log: 5xx lines are errors, absent fields are left out', async (t) => {
   const { log, lines } = capture()
   decisionWriter(log)(request({ code: 'GW_ERR_STORE_UNAVAILABLE' }), reply(503))
-  decisionWriter(log)(request(null), reply(404))
+  decisionWriter(log)(request(null, 0), reply(404))
   await new Promise((r) => setImmediate(r))
   const [a, b] = lines()
   t.match(a, { level: 50, status: 503, code: 'GW_ERR_STORE_UNAVAILABLE', msg: 'decision' })
   t.notOk('path' in a || 'user' in a || 'rule' in a)
   t.match(b, { level: 30, status: 404, code: 'GW_ERR_UNCLASSIFIED' })
+  t.notOk('ms' in b, 'no handler began: no time to report')
+  t.type(a.ms, 'number')
 })
 
 t.test('decision log: nothing is written below the logger level', async (t) => {
