@@ -52,7 +52,6 @@ interface Setup {
   /** The Node process behind nginx, if any. */
   readonly node: Pinned | undefined
   readonly nginx: NginxServer
-  readonly cookie: string | undefined
   /** Redis counts towards this setup's server time. */
   readonly usesRedis: boolean
 }
@@ -167,7 +166,6 @@ async function main(): Promise<void> {
         base: `http://127.0.0.1:${staticPort}/static/`,
         node: undefined,
         nginx: bareNginx,
-        cookie: undefined,
         usesRedis: false,
       },
       {
@@ -175,7 +173,6 @@ async function main(): Promise<void> {
         base: `${bareNginx.baseUrl}/download/`,
         node: bare,
         nginx: bareNginx,
-        cookie: undefined,
         usesRedis: false,
       },
     ]
@@ -185,7 +182,6 @@ async function main(): Promise<void> {
       base: `${streamNginx.baseUrl}/download/`,
       node: stream,
       nginx: streamNginx,
-      cookie: undefined,
       usesRedis: false,
     })
     for (const g of gateways) {
@@ -195,7 +191,6 @@ async function main(): Promise<void> {
         base: `${n.baseUrl}/download/`,
         node: g.proc,
         nginx: n,
-        cookie,
         usesRedis: true,
       })
     }
@@ -212,7 +207,7 @@ async function main(): Promise<void> {
     const roundOrder = [...setups].sort((a, b) => ROUND_ORDER.indexOf(a.name) - ROUND_ORDER.indexOf(b.name))
 
     // Every setup must answer the real bytes before anything is timed.
-    for (const s of setups) await checkServes(s, SIZES[0].file, SIZES[0].bytes)
+    for (const s of setups) await checkServes(s, cookie, SIZES[0].file, SIZES[0].bytes)
 
     const idleStart = new Map(gateways.map((g) => [g.name, rssKiB(g.proc.pid)]))
     const cells: Cell[] = []
@@ -231,7 +226,9 @@ async function main(): Promise<void> {
           url: s.base + size.file,
           connections: size.connections,
           seconds,
-          cookie: s.cookie,
+          // Every setup gets the same request, the browser's Cookie header included: the download
+          // host sees the site's cookies whether or not it reads them.
+          cookie,
           reporter,
           cpu: LOAD_CPU,
         })
@@ -384,8 +381,8 @@ async function waitHttp(port: number, proc: Pinned): Promise<void> {
   throw new Error(`${proc.name} did not start within 15 s`)
 }
 
-async function checkServes(s: Setup, file: string, bytes: number): Promise<void> {
-  const res = await fetch(s.base + file, { headers: s.cookie ? { cookie: s.cookie } : {} })
+async function checkServes(s: Setup, cookie: string, file: string, bytes: number): Promise<void> {
+  const res = await fetch(s.base + file, { headers: { cookie } })
   const body = Buffer.from(await res.arrayBuffer())
   if (res.status !== 200 || body.length !== bytes)
     throw new Error(`${s.name}: ${file} answered ${res.status} with ${body.length} bytes`)
