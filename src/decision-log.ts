@@ -65,19 +65,62 @@ export function decisionWriter(log: pino.Logger): DecisionWrite {
     }
   }
   const tail = `,${JSON.stringify(messageKey)}:"decision"}\n`
+  // pino's default clock, read once per millisecond rather than formatted on every line.
+  const timeField = time === pino.stdTimeFunctions.epochTime ? epochTimeField : time
   return (request, reply) => {
     const status = reply.statusCode
     const level = status >= 500 ? 'error' : 'info'
     if (!log.isLevelEnabled(level)) return
     const d = request.decision
-    let line = `{"level":${status >= 500 ? 50 : 30}${time()}${bindings},"reqId":${quote(request.id)},"method":${quote(request.method)},"status":${status},"code":${quote(d?.code ?? fallbackCode(status))}`
+    let line = `{"level":${status >= 500 ? 50 : 30}${timeField()}${bindings},"reqId":${quote(request.id)},"method":${quoteKnown(request.method)},"status":${status},"code":${quoteKnown(d?.code ?? fallbackCode(status))}`
     if (d?.path !== undefined) line += `,"path":${quote(d.path)}`
-    if (d?.user) line += `,"user":${quote(d.user)}`
-    if (d?.rule) line += `,"rule":${quote(d.rule)}`
-    if (d?.detail !== undefined) line += `,"detail":${quote(d.detail)}`
-    if (request.decisionStart > 0) line += `,"ms":${elapsedMs(request)}`
+    if (d?.user) line += `,"user":${quoteKnown(d.user)}`
+    if (d?.rule) line += `,"rule":${quoteKnown(d.rule)}`
+    if (d?.detail !== undefined) line += `,"detail":${quoteKnown(d.detail)}`
+    if (request.decisionStart > 0) line += `,"ms":${msText(performance.now() - request.decisionStart)}`
     stream.write(line + tail)
   }
+}
+
+let lastEpochMs = 0
+let lastEpochField = ''
+
+/** Exactly what pino.stdTimeFunctions.epochTime writes, formatted once per millisecond. */
+function epochTimeField(): string {
+  const now = Date.now()
+  if (now !== lastEpochMs) {
+    lastEpochMs = now
+    lastEpochField = `,"time":${now}`
+  }
+  return lastEpochField
+}
+
+// Methods, codes, rule labels, details and user ids come back line after line: each is quoted
+// once. Bounded, so a flood of distinct user ids cannot grow it; past the bound, quote() as usual.
+const quotedKnown = new Map<string, string>()
+const QUOTED_KNOWN_MAX = 4096
+
+function quoteKnown(s: string): string {
+  let quoted = quotedKnown.get(s)
+  if (quoted === undefined) {
+    quoted = quote(s)
+    if (quotedKnown.size < QUOTED_KNOWN_MAX) quotedKnown.set(s, quoted)
+  }
+  return quoted
+}
+
+/**
+ * `elapsed` ms rounded to the microsecond, written as JSON.stringify(Math.round(elapsed * 1000) /
+ * 1000) would write it, from integers: formatting a fractional double costs several times more.
+ */
+export function msText(elapsed: number): string {
+  const us = Math.round(elapsed * 1000)
+  const whole = Math.floor(us / 1000)
+  const frac = us - whole * 1000
+  if (frac === 0) return `${whole}`
+  if (frac % 100 === 0) return `${whole}.${frac / 100}`
+  if (frac % 10 === 0) return `${whole}.${frac < 100 ? '0' : ''}${frac / 10}`
+  return `${whole}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`
 }
 
 // Printable ASCII other than the double quote and the backslash: such a string is its own JSON

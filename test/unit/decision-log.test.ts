@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import { decisionWriter, quote } from '../../src/decision-log.js'
+import { decisionWriter, msText, quote } from '../../src/decision-log.js'
 
 function capture(level = 'info') {
   let out = ''
@@ -110,5 +110,16 @@ t.test('decision log: quote writes what JSON.stringify writes, for any string', 
       },
     ),
     { numRuns: 2000 },
+  )
+})
+
+t.test('decision log: ms is written as JSON.stringify writes the rounded number', async (t) => {
+  const samples = [0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.12, 1, 1.5, 1.05, 1.005, 1.0004, 12.3456, 999.9999]
+  for (const ms of samples) t.equal(msText(ms), JSON.stringify(Math.round(ms * 1000) / 1000), String(ms))
+  fc.assert(
+    fc.property(fc.double({ min: 0, max: 1e7, noNaN: true }), (ms) => {
+      return msText(ms) === JSON.stringify(Math.round(ms * 1000) / 1000)
+    }),
+    { numRuns: 5000 },
   )
 })
