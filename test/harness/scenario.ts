@@ -57,6 +57,9 @@ rules:
     refusal: 404
 `
 
+/** The scenario gateway's Redis command timeout: a hung Redis must be answered within it. */
+export const SCENARIO_COMMAND_TIMEOUT_MS = 300
+
 export const X_ACCEL_REDIS_CONFIG = `
 server:
   log_level: info
@@ -71,7 +74,7 @@ session:
     url: \${REDIS_URL}
     key_prefix: "sess:"
     connect_timeout_ms: 500
-    command_timeout_ms: 300
+    command_timeout_ms: ${SCENARIO_COMMAND_TIMEOUT_MS}
 login:
   enabled: true
   users_file: users.yaml

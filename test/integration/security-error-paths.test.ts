@@ -329,7 +329,6 @@ t.test(
     t.comment(`error-path cases: ${runs} (each sent straight to the gateway and through nginx)`)
     t.comment(`gateway statuses { ${gwStatuses} }`)
     t.comment(`through nginx { ${nginxStatuses} }`)
-    t.ok(runs >= RUNS)
     for (const status of ['200', '400', '401', '403', '404', '405', '500', '503']) {
       t.ok(gwStatuses.counts.has(status), `the runs reached a ${status}`)
     }

@@ -202,5 +202,4 @@ t.test('property: any well-formed Unicode name round-trips and yields an ASCII h
     { numRuns: 3000 },
   )
   t.comment(`property runs: ${runs}`)
-  t.ok(runs >= 3000)
 })

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import t from 'tap'
@@ -105,6 +105,7 @@ t.test('config: secrets come from the environment or a secrets file, never from 
     [SECRET, `${SECRET}b`],
   )
   const dir = mkdtempSync(join(tmpdir(), 'gw-secrets-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 's'), `# newest first\n${SECRET}\n`)
   t.same(parseConfig('/x.yaml', redis, { GATEWAY_SESSION_SECRETS_FILE: join(dir, 's') }).session.secrets, [
     SECRET,

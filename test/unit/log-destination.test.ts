@@ -1,13 +1,17 @@
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { LogDestination } from '../../src/log-destination.js'
 
 function file() {
-  const path = join(mkdtempSync(join(tmpdir(), 'gw-log-')), 'out.log')
+  const dir = mkdtempSync(join(tmpdir(), 'gw-log-'))
+  const path = join(dir, 'out.log')
   const fd = openSync(path, 'w')
-  t.teardown(() => closeSync(fd))
+  t.teardown(() => {
+    closeSync(fd)
+    rmSync(dir, { recursive: true, force: true })
+  })
   return { fd, read: () => readFileSync(path, 'utf8') }
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
