@@ -9,7 +9,7 @@ import {
   type AclOptions,
   type AclProblem,
   DEFAULT_POLICY,
-  explain,
+  describeDecision,
   formatProblem,
   loadRuleSet,
   type Subject,
@@ -226,8 +226,9 @@ export async function main(
         printProblems(io, result.errors)
         return EXIT_USAGE
       }
-      io.out(explain(result.ruleSet, command.path, command.subject).trimEnd())
-      return result.ruleSet.decide(command.path, command.subject).allow ? EXIT_ALLOW : EXIT_DENY
+      const decision = result.ruleSet.decide(command.path, command.subject)
+      io.out(describeDecision(command.path, command.subject, decision).trimEnd())
+      return decision.allow ? EXIT_ALLOW : EXIT_DENY
     }
   }
 }

@@ -1,8 +1,12 @@
-import type { RuleSet, Subject } from './types.js'
+import type { Decision, RuleSet, Subject } from './types.js'
 
 /** A human-readable account of one decision: what, why, and which rule. Pure. */
 export function explain(ruleSet: RuleSet, path: string, subject: Subject): string {
-  const d = ruleSet.decide(path, subject)
+  return describeDecision(path, subject, ruleSet.decide(path, subject))
+}
+
+/** The text of a decision already made, for callers that also act on it. */
+export function describeDecision(path: string, subject: Subject, d: Decision): string {
   const who = subject.user === null ? 'anonymous' : `user ${subject.user}`
   const groups = subject.groups.length > 0 ? `, groups ${subject.groups.join(', ')}` : ''
   const p = d.policy

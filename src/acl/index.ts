@@ -2,7 +2,7 @@
 // rest of the gateway.
 export { buildRuleSet } from './build.js'
 export { AclCode, formatProblem } from './codes.js'
-export { explain } from './explain.js'
+export { describeDecision, explain } from './explain.js'
 export { AclHolder, type AclLog } from './holder.js'
 export { loadRuleSet } from './load.js'
 export { DEFAULT_POLICY, parseLimitRate } from './policy.js'

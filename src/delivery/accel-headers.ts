@@ -29,14 +29,6 @@ export function downloadHeaderList(segments: readonly string[], policy: Delivery
   ]
 }
 
-/** downloadHeaderList as an object, for Fastify replies. */
-export function downloadHeaders(segments: readonly string[], policy: DeliveryPolicy): Record<string, string> {
-  const list = downloadHeaderList(segments, policy)
-  const headers: Record<string, string> = {}
-  for (let i = 0; i < list.length; i += 2) headers[list[i] as string] = list[i + 1] as string
-  return headers
-}
-
 /**
  * The X-Accel-Redirect value. nginx splits at the first literal '?' and then percent-decodes once
  * (NGINX-FACTS 3), so every segment is percent-encoded: '?', '#', '%' and '+' in names survive, and

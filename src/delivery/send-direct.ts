@@ -11,7 +11,8 @@ export async function sendDirect(
   reply: FastifyReply,
   realRoot: string,
   segments: readonly string[],
-  headers: Record<string, string>,
+  /** Name/value pairs, as downloadHeaderList gives them. */
+  headers: readonly string[],
 ): Promise<'sent' | 'not-found' | 'not-a-file' | 'symlink'> {
   const opened = await openServedFile(realRoot, segments)
   if (!opened.ok) {
@@ -24,7 +25,8 @@ export async function sendDirect(
   const { handle, stats } = opened
   const size = stats.size
   const range = resolveRange(size, request.headers.range)
-  reply.headers(headers).header('accept-ranges', 'bytes').header('last-modified', stats.mtime.toUTCString())
+  for (let i = 0; i < headers.length; i += 2) reply.header(headers[i] as string, headers[i + 1])
+  reply.header('accept-ranges', 'bytes').header('last-modified', stats.mtime.toUTCString())
   if (range.kind === 'unsatisfiable') {
     await handle.close()
     reply.code(416).header('content-range', `bytes */${size}`).send()

@@ -2,7 +2,7 @@
 // in download-decision.ts; this file answers it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type DecisionWrite, recordDecision, startDecision } from '../decision-log.js'
-import { accelReplyHeaders, downloadHeaders } from '../delivery/accel-headers.js'
+import { accelReplyHeaders, downloadHeaderList } from '../delivery/accel-headers.js'
 import { sendAccel } from '../delivery/send-accel.js'
 import { sendDirect } from '../delivery/send-direct.js'
 import { GW_ERR_METHOD } from '../errors.js'
@@ -53,7 +53,7 @@ async function handleDownload(
       reply,
       o.filesRoot,
       outcome.segments,
-      downloadHeaders(outcome.segments, outcome.policy),
+      downloadHeaderList(outcome.segments, outcome.policy),
     )
     return reply
   }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { accelRedirectTarget, contentTypeFor, downloadHeaders } from '../../src/delivery/accel-headers.js'
+import { accelRedirectTarget, contentTypeFor, downloadHeaderList } from '../../src/delivery/accel-headers.js'
 
 t.test('accel headers: the target starts with the internal prefix and encodes every segment', async (t) => {
   t.equal(
@@ -26,14 +26,17 @@ t.test('accel headers: content type from the extension, octet-stream otherwise',
 })
 
 t.test('accel headers: download headers carry type, disposition and cache policy', async (t) => {
-  const h = downloadHeaders(['x', 'r.pdf'], {
+  const h = downloadHeaderList(['x', 'r.pdf'], {
     disposition: 'inline',
     limitRate: 0,
     cacheControl: 'private, no-store',
   })
-  t.same(h, {
-    'content-type': 'application/pdf',
-    'content-disposition': `inline; filename="r.pdf"; filename*=UTF-8''r.pdf`,
-    'cache-control': 'private, no-store',
-  })
+  t.same(h, [
+    'content-type',
+    'application/pdf',
+    'content-disposition',
+    `inline; filename="r.pdf"; filename*=UTF-8''r.pdf`,
+    'cache-control',
+    'private, no-store',
+  ])
 })
