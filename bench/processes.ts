@@ -133,3 +133,34 @@ export function sampleRss(pid: number): { stop(): number } {
     },
   }
 }
+
+/**
+ * How far the RSS of `pid` rises above its own lowest point while this runs, in KiB: the largest
+ * later-minus-earlier difference between samples taken every `intervalMs`, the first one now.
+ * V8 giving back the garbage of earlier work makes RSS fall during a run; a fall is not growth,
+ * and a rise after it still counts in full. Used where requests are few and large (256 MiB), so
+ * the sampling costs the load generator's core next to nothing.
+ */
+export function sampleRssRise(
+  pid: number,
+  intervalMs = 10,
+): { stop(): { riseKiB: number; peakKiB: number } } {
+  let low = rssKiB(pid)
+  let peak = low
+  let rise = 0
+  const take = () => {
+    const now = rssKiB(pid)
+    if (now === 0) return // gone
+    if (now < low) low = now
+    if (now > peak) peak = now
+    if (now - low > rise) rise = now - low
+  }
+  const timer = setInterval(take, intervalMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      take()
+      return { riseKiB: rise, peakKiB: peak }
+    },
+  }
+}
