@@ -6,6 +6,7 @@ import {
   loginAt,
   makeScenarioTree,
   SCENARIO_ACL,
+  type ScenarioBase,
   type ScenarioOptions,
   scenarioUsersYaml,
   startScenario,
@@ -33,19 +34,11 @@ acl:
   watch: false
 `
 
-export interface ModeScenario {
+export interface ModeScenario extends ScenarioBase {
   mode: DeliveryMode
   /** Where clients connect: nginx in x-accel mode, the gateway itself in direct mode. */
   port: number
   baseUrl: string
-  gateway: RunningGateway
-  filesRoot: string
-  files: Record<string, Buffer>
-  outsideDir: string
-  outsideSecret: Buffer
-  /** Logs `user` in (password `pw-<user>`) and returns the `sid=...` cookie pair. */
-  login(user: string): Promise<string>
-  stop(): Promise<void>
 }
 
 /** The scenario's tree, users and rules served by the gateway alone in direct mode. */

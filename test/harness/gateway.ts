@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { AclHolder } from '../../src/acl/index.js'
+import { AclHolder, type RuleSet } from '../../src/acl/index.js'
 import { buildApp } from '../../src/app.js'
 import type { GatewayConfig } from '../../src/config/gateway-config.js'
 import { parseConfig } from '../../src/config/load-config.js'
@@ -44,75 +44,129 @@ export interface RunningGateway {
   stop(): Promise<void>
 }
 
-export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
-  const dir = await mkdtemp(join(tmpdir(), 'gw-config-'))
-  await mkdir(join(dir, 'acl.d'))
-  for (const [name, text] of Object.entries(o.aclFiles)) await writeFile(join(dir, 'acl.d', name), text)
-  if (o.usersYaml) await writeFile(join(dir, 'users.yaml'), o.usersYaml)
-  const fill: Record<string, string> = { FILES_ROOT: o.filesRoot, REDIS_URL: o.redisUrl ?? '' }
-  const yaml = o.configYaml.replace(
-    /\$\{(FILES_ROOT|REDIS_URL)\}/g,
-    (_, name: string) => fill[name] as string,
-  )
-  const configFile = join(dir, 'gateway.yaml')
-  await writeFile(configFile, yaml)
-  const config = parseConfig(configFile, yaml, { GATEWAY_SESSION_SECRETS: TEST_SECRET, ...o.env })
+/** What the real and the chaos harness share before they build the app. */
+export interface PreparedGateway {
+  dir: string
+  config: GatewayConfig
+  acl: AclHolder
+  log: pino.Logger
+  /** Every JSON line logged so far. */
+  logs(): Record<string, unknown>[]
+  logText(): string
+  /** The real app from this config over `store` and `acl` (the loaded rules unless given). */
+  build(store: SessionStore, acl?: { readonly current: RuleSet }): Promise<FastifyInstance>
+  /** Stops watching the rules and removes the temp folder. */
+  close(): Promise<void>
+}
 
-  let captured = ''
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      captured += chunk.toString()
-      cb()
-    },
-  })
-  const log = pino({ level: 'info' }, sink)
-  const acl = new AclHolder(
-    config.acl.paths,
-    { defaultEffect: config.acl.defaultEffect, defaults: config.acl.defaults },
-    log,
-  )
-  const first = await acl.load()
-  if (!first.ok) throw new Error(`test ACL does not load: ${JSON.stringify(first.errors)}`)
-  if (config.acl.watch) acl.watch()
-  let store: SessionStore
-  if (config.session.store === 'redis') {
-    const redis = new RedisSessionStore({ ...config.session.redis, onError: () => {} })
-    await redis.connect()
-    store = redis
-  } else {
-    store = new MemorySessionStore()
+/**
+ * A temp folder written the way an operator would (gateway.yaml with `${FILES_ROOT}` and
+ * `${REDIS_URL}` filled in, acl.d/, users.yaml), the config parsed from it, a logger whose lines
+ * the test can read, and the rules loaded. The folder is removed again if any of it fails.
+ */
+export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'gw-config-'))
+  let acl: AclHolder | undefined
+  const close = async () => {
+    acl?.close()
+    await rm(dir, { recursive: true, force: true })
   }
-  const users =
-    config.login.enabled && config.login.usersFile ? loadUsersFile(config.login.usersFile) : undefined
-  const app = await buildApp(config, {
-    store,
-    acl,
-    realFilesRoot: await realpath(o.filesRoot),
-    users,
-    logger: log,
-  })
+  try {
+    await mkdir(join(dir, 'acl.d'))
+    for (const [name, text] of Object.entries(o.aclFiles)) await writeFile(join(dir, 'acl.d', name), text)
+    if (o.usersYaml) await writeFile(join(dir, 'users.yaml'), o.usersYaml)
+    const fill: Record<string, string> = { FILES_ROOT: o.filesRoot, REDIS_URL: o.redisUrl ?? '' }
+    const yaml = o.configYaml.replace(
+      /\$\{(FILES_ROOT|REDIS_URL)\}/g,
+      (_, name: string) => fill[name] as string,
+    )
+    const configFile = join(dir, 'gateway.yaml')
+    await writeFile(configFile, yaml)
+    const config = parseConfig(configFile, yaml, { GATEWAY_SESSION_SECRETS: TEST_SECRET, ...o.env })
+
+    let captured = ''
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        captured += chunk.toString()
+        cb()
+      },
+    })
+    const log = pino({ level: 'info' }, sink)
+    acl = new AclHolder(
+      config.acl.paths,
+      { defaultEffect: config.acl.defaultEffect, defaults: config.acl.defaults },
+      log,
+    )
+    const first = await acl.load()
+    if (!first.ok) throw new Error(`test ACL does not load: ${JSON.stringify(first.errors)}`)
+    if (config.acl.watch) acl.watch()
+    const rules = acl
+    const users =
+      config.login.enabled && config.login.usersFile ? loadUsersFile(config.login.usersFile) : undefined
+    const realFilesRoot = await realpath(o.filesRoot)
+    return {
+      dir,
+      config,
+      acl,
+      log,
+      logs: () =>
+        captured
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      logText: () => captured,
+      build: (store, ruleSet = rules) =>
+        buildApp(config, { store, acl: ruleSet, realFilesRoot, users, logger: log }),
+      close,
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+/** Listens on a free loopback port and resolves to it. */
+export async function listenOnLoopback(app: FastifyInstance): Promise<number> {
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
-  return {
-    port,
-    baseUrl: `http://127.0.0.1:${port}`,
-    app,
-    store,
-    acl,
-    config,
-    dir,
-    logs: () =>
-      captured
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-    logText: () => captured,
-    async stop() {
-      acl.close()
-      await app.close()
-      await store.close()
-      await rm(dir, { recursive: true, force: true })
-    },
+  if (typeof address !== 'object' || address === null) throw new Error('the gateway has no TCP address')
+  return address.port
+}
+
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  const prepared = await prepareGateway(o)
+  const { config, acl } = prepared
+  let store: SessionStore | undefined
+  try {
+    if (config.session.store === 'redis') {
+      const redis = new RedisSessionStore({ ...config.session.redis, onError: () => {} })
+      store = redis
+      await redis.connect()
+    } else {
+      store = new MemorySessionStore()
+    }
+    const app = await prepared.build(store)
+    const port = await listenOnLoopback(app)
+    const running = store
+    return {
+      port,
+      baseUrl: `http://127.0.0.1:${port}`,
+      app,
+      store: running,
+      acl,
+      config,
+      dir: prepared.dir,
+      logs: prepared.logs,
+      logText: prepared.logText,
+      async stop() {
+        await app.close()
+        await running.close()
+        await prepared.close()
+      },
+    }
+  } catch (err) {
+    await store?.close().catch(() => {})
+    await prepared.close()
+    throw err
   }
 }

@@ -4,7 +4,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './ports.js'
+import { freePort, startOnFreePort } from './ports.js'
 import { sleep, spawnManaged } from './process.js'
 
 /**
@@ -137,25 +137,13 @@ function mainConfig(dir: string, downloadConf: string, opts: NginxOptions): stri
   return lines.join('\n')
 }
 
-const ATTEMPTS = 3
-
 /**
  * Starts nginx with the project's download template on a free loopback port, proxying to
  * `gatewayPort` and serving `filesRoot` under the internal prefix. Register
  * `t.teardown(() => nginx.stop())`.
  */
-export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
-  let lastError: unknown
-  // freePort() can race with another process taking the port: try again on a fresh one.
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    try {
-      return await startOnce(opts)
-    } catch (err) {
-      lastError = err
-      if (!String((err as Error).message).includes('Address already in use')) break
-    }
-  }
-  throw lastError
+export function startNginx(opts: NginxOptions): Promise<NginxServer> {
+  return startOnFreePort(() => startOnce(opts))
 }
 
 async function startOnce(opts: NginxOptions): Promise<NginxServer> {

@@ -21,3 +21,20 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+const PORT_TAKEN = /Address already in use|EADDRINUSE/
+
+/**
+ * Runs `startOnce` (which binds a fresh freePort() each time) until it starts, at most `attempts`
+ * times: only a port taken in the meantime is worth another try, so any other failure is thrown
+ * at once.
+ */
+export async function startOnFreePort<T>(startOnce: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce()
+    } catch (err) {
+      if (attempt >= attempts || !PORT_TAKEN.test(String((err as Error).message))) throw err
+    }
+  }
+}

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './ports.js'
+import { freePort, startOnFreePort } from './ports.js'
 import { sleep, spawnManaged } from './process.js'
 
 export interface RedisServer {
@@ -26,23 +26,12 @@ export interface RedisOptions {
   cpuList?: string
 }
 
-const ATTEMPTS = 3
-
 /**
  * Starts a throwaway `redis-server` from PATH on a free loopback port: no persistence, its own
  * temp working dir, killed by PID on stop(). Register `t.teardown(() => redis.stop())`.
  */
-export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
-  let lastError: unknown
-  // freePort() can race with another process taking the port: try again on a fresh one.
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    try {
-      return await startOnce(opts)
-    } catch (err) {
-      lastError = err
-    }
-  }
-  throw lastError
+export function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
+  return startOnFreePort(() => startOnce(opts))
 }
 
 async function startOnce(opts: RedisOptions): Promise<RedisServer> {

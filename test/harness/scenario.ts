@@ -83,10 +83,9 @@ acl:
   watch: false
 `
 
-export interface Scenario {
-  redis: RedisServer
+/** What every scenario offers, whichever servers it runs. */
+export interface ScenarioBase {
   gateway: RunningGateway
-  nginx: NginxServer
   filesRoot: string
   /** The bytes of every file in the tree, by relative path. */
   files: Record<string, Buffer>
@@ -94,8 +93,15 @@ export interface Scenario {
   outsideSecret: Buffer
   /** The temp folder holding `secret.txt` (outsideSecret), a sibling of the files root. */
   outsideDir: string
+  /** Logs `user` in (password `pw-<user>`) and returns the `sid=...` cookie pair. */
   login(user: string): Promise<string>
   stop(): Promise<void>
+}
+
+/** nginx, Redis and the gateway in x-accel mode. */
+export interface Scenario extends ScenarioBase {
+  redis: RedisServer
+  nginx: NginxServer
 }
 
 export interface ScenarioOptions {
