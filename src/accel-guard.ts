@@ -5,7 +5,7 @@
 // sends loses them here, whatever set them: no exception, no flag to get wrong.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
-const ACCEL_HEADERS = [
+export const ACCEL_HEADERS = [
   'x-accel-redirect',
   'x-accel-limit-rate',
   'x-accel-buffering',

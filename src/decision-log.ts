@@ -58,16 +58,16 @@ export function decisionWriter(log: pino.Logger): DecisionWrite {
   const bindings = raw[pino.symbols.chindingsSym] as string | undefined
   const messageKey = (raw[pino.symbols.messageKeySym] as string | undefined) ?? 'msg'
   if (!stream || typeof stream.write !== 'function' || !time || typeof bindings !== 'string') {
-    return (request, reply) => {
+    return neverThrows(log, (request, reply) => {
       const fields = decisionFields(request, reply)
       if (fields.status >= 500) log.error(fields, 'decision')
       else log.info(fields, 'decision')
-    }
+    })
   }
   const tail = `,${JSON.stringify(messageKey)}:"decision"}\n`
   // pino's default clock, read once per millisecond rather than formatted on every line.
   const timeField = time === pino.stdTimeFunctions.epochTime ? epochTimeField : time
-  return (request, reply) => {
+  return neverThrows(log, (request, reply) => {
     const status = reply.statusCode
     const level = status >= 500 ? 'error' : 'info'
     if (!log.isLevelEnabled(level)) return
@@ -79,6 +79,24 @@ export function decisionWriter(log: pino.Logger): DecisionWrite {
     if (d?.detail !== undefined) line += `,"detail":${quoteKnown(d.detail)}`
     if (request.decisionStart > 0) line += `,"ms":${msText(performance.now() - request.decisionStart)}`
     stream.write(line + tail)
+  })
+}
+
+/**
+ * The line is written after the reply (the allowed 200 is already on its way): a failure here
+ * must not turn into a second answer, nor vanish, since Fastify runs without a logger of its own.
+ */
+function neverThrows(log: pino.Logger, write: DecisionWrite): DecisionWrite {
+  return (request, reply) => {
+    try {
+      write(request, reply)
+    } catch (err) {
+      try {
+        log.error({ reqId: request.id, err }, 'decision line not written')
+      } catch {
+        // The destination itself is failing: there is nowhere left to say so.
+      }
+    }
   }
 }
 
@@ -114,7 +132,7 @@ function quoteKnown(s: string): string {
  * 1000) would write it, from integers: formatting a fractional double costs several times more.
  */
 export function msText(elapsed: number): string {
-  const us = Math.round(elapsed * 1000)
+  const us = Math.max(0, Math.round(elapsed * 1000))
   const whole = Math.floor(us / 1000)
   const frac = us - whole * 1000
   if (frac === 0) return `${whole}`
@@ -151,7 +169,7 @@ function decisionFields(request: FastifyRequest, reply: FastifyReply) {
 
 /** Milliseconds since the handler began, to the microsecond. */
 function elapsedMs(request: FastifyRequest): number {
-  return Math.round((performance.now() - request.decisionStart) * 1000) / 1000
+  return Number(msText(performance.now() - request.decisionStart))
 }
 
 function fallbackCode(status: number): string {

@@ -111,9 +111,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void close('SIGTERM'))
   process.on('SIGINT', () => void close('SIGINT'))
 
-  const address = await app.listen({ host: config.server.host, port: config.server.port })
-  // Fastify runs without a logger of its own (app.ts), so the start line is ours.
-  log.info({ address }, 'listening')
+  await app.listen({ host: config.server.host, port: config.server.port })
+  // Fastify runs without a logger of its own (app.ts), so the start line is ours: every address
+  // bound (a host name may resolve to several).
+  log.info({ addresses: app.addresses() }, 'listening')
 }
 
 async function fatal(log: ReturnType<typeof createLogger>, message: string): Promise<never> {

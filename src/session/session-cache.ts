@@ -173,7 +173,7 @@ export const HEARTBEAT_MS = 100
 
 // One turn shared by every lookup made in the same event-loop pass: under load a poll phase reads
 // dozens of requests, and one Immediate and one promise serve them all. It is cleared before it
-// resolves, so a lookup made while the check phase runs waits for the next pass, as it must.
+// resolves, so a lookup made after the shared Immediate ran waits for another pass, as it must.
 let pendingTurn: Promise<void> | null = null
 
 function nextTurn(): Promise<void> {

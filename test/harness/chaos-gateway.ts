@@ -4,23 +4,15 @@
 // one running gateway (with nginx in front, which forwards client headers) serves every case and
 // requests can run concurrently. The store behind the chaos is the real Redis store.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
-import { AclHolder, type Decision, type RuleSet, type Subject } from '../../src/acl/index.js'
-import { buildApp } from '../../src/app.js'
-import { parseConfig } from '../../src/config/load-config.js'
-import { loadUsersFile } from '../../src/login/users-file.js'
+import type { Decision, RuleSet, Subject } from '../../src/acl/index.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import {
   type SessionData,
   type SessionStore,
   StoreUnavailableError,
 } from '../../src/session/session-store.js'
-import { TEST_SECRET } from './gateway.js'
+import { listenOnLoopback, prepareGateway } from './gateway.js'
 import { SCENARIO_ACL, X_ACCEL_REDIS_CONFIG } from './scenario.js'
 
 export const STORE_MODES = ['ok', 'unavailable', 'late', 'throw', 'throw-sync', 'never'] as const
@@ -29,7 +21,14 @@ export type StoreMode = (typeof STORE_MODES)[number]
 export const ACL_MODES = ['real', 'throw', 'throw-value', 'throw-4xx', 'bogus-policy'] as const
 export type AclMode = (typeof ACL_MODES)[number]
 
-export const HOOK_MODES = ['none', 'early-accel', 'prehandler-throw', 'throw-200', 'onsend-throw'] as const
+export const HOOK_MODES = [
+  'none',
+  'early-accel',
+  'raw-accel',
+  'prehandler-throw',
+  'throw-200',
+  'onsend-throw',
+] as const
 export type HookMode = (typeof HOOK_MODES)[number]
 
 /** Every X-Accel header nginx acts on. */
@@ -75,36 +74,14 @@ export async function startChaosGateway(o: {
   redisUrl: string
   usersYaml: string
 }): Promise<ChaosGateway> {
-  const dir = await mkdtemp(join(tmpdir(), 'gw-chaos-'))
-  await mkdir(join(dir, 'acl.d'))
-  await writeFile(join(dir, 'acl.d', '10-test.yaml'), SCENARIO_ACL)
-  await writeFile(join(dir, 'users.yaml'), o.usersYaml)
-  const fill: Record<string, string> = { FILES_ROOT: o.filesRoot, REDIS_URL: o.redisUrl }
-  const yaml = X_ACCEL_REDIS_CONFIG.replace(
-    /\$\{(FILES_ROOT|REDIS_URL)\}/g,
-    (_, name: string) => fill[name] as string,
-  )
-  const configFile = join(dir, 'gateway.yaml')
-  await writeFile(configFile, yaml)
-  const config = parseConfig(configFile, yaml, { GATEWAY_SESSION_SECRETS: TEST_SECRET })
-
-  let captured = ''
-  const log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk, _enc, cb) {
-        captured += chunk.toString()
-        cb()
-      },
-    }),
-  )
-  const holder = new AclHolder(
-    config.acl.paths,
-    { defaultEffect: config.acl.defaultEffect, defaults: config.acl.defaults },
-    log,
-  )
-  const loaded = await holder.load()
-  if (!loaded.ok) throw new Error(`chaos ACL does not load: ${JSON.stringify(loaded.errors)}`)
+  const prepared = await prepareGateway({
+    configYaml: X_ACCEL_REDIS_CONFIG,
+    aclFiles: { '10-test.yaml': SCENARIO_ACL },
+    usersYaml: o.usersYaml,
+    filesRoot: o.filesRoot,
+    redisUrl: o.redisUrl,
+  })
+  const { config, acl: holder } = prepared
   const inner = new RedisSessionStore({ ...config.session.redis, onError: () => {} })
   await inner.connect()
 
@@ -170,13 +147,7 @@ export async function startChaosGateway(o: {
     },
   }
 
-  const app = await buildApp(config, {
-    store,
-    acl,
-    realFilesRoot: await realpath(o.filesRoot),
-    users: config.login.usersFile ? loadUsersFile(config.login.usersFile) : undefined,
-    logger: log,
-  })
+  const app = await prepared.build(store, acl)
   // Hooks added after the app's own: the accel guard's onSend runs before the throwing one.
   app.addHook('onRequest', (request, reply, done) => {
     const chaos: Chaos = {
@@ -192,6 +163,14 @@ export async function startChaosGateway(o: {
       reply.header('x-accel-buffering', 'no')
       reply.header('x-accel-expires', '3600')
     }
+    if (chaos.hook === 'raw-accel') {
+      // The same, written on Node's response behind Fastify's back.
+      reply.raw.setHeader('x-accel-redirect', EARLY_TARGET)
+      reply.raw.setHeader('x-accel-limit-rate', '0')
+      reply.raw.setHeader('x-accel-charset', 'utf-8')
+      reply.raw.setHeader('x-accel-buffering', 'no')
+      reply.raw.setHeader('x-accel-expires', '3600')
+    }
     current.run(chaos, done)
   })
   app.addHook('preHandler', (_request, reply, done) => {
@@ -204,36 +183,31 @@ export async function startChaosGateway(o: {
     }
     done()
   })
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    // Fails on any reply that still carries X-Accel-Redirect when it gets here: the guard strips it
-    // from every reply Fastify sends, and the allowed download never passes through this hook.
-    if (current.getStore()?.hook === 'onsend-throw' && reply.hasHeader('x-accel-redirect')) {
-      done(new Error('chaos: onSend failed after X-Accel-Redirect was set'))
+  const failedOnSend = new WeakSet<object>()
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    // Fails the first reply of the request that gets here, whatever it is; the error handler's
+    // reply then goes through. The allowed download never passes through onSend at all.
+    if (current.getStore()?.hook === 'onsend-throw' && !failedOnSend.has(request)) {
+      failedOnSend.add(request)
+      done(new Error('chaos: onSend failed'))
       return
     }
     done(null, payload)
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
+  const port = await listenOnLoopback(app)
 
   return {
     port,
     app,
     inner,
-    logs: () =>
-      captured
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    logs: prepared.logs,
     pendingNever: () => never.size,
     async stop() {
       for (const reject of never) reject(new StoreUnavailableError(new Error('chaos: released at stop')))
       never.clear()
-      holder.close()
       await app.close()
       await inner.close().catch(() => {})
-      await rm(dir, { recursive: true, force: true })
+      await prepared.close()
     },
   }
 }

@@ -7,13 +7,15 @@
 // store's command timeout produces), throws an Error or throws synchronously; an ACL whose
 // decide() throws an Error, a string, or an error carrying a 4xx status, or returns a policy with
 // a header-breaking Cache-Control; and test hooks that set every X-Accel header before any
-// decision, set one and then fail, or fail in onSend after the route set it. Sessions are real ones
+// decision (through Fastify, or on Node's response behind its back), set one and then fail, or fail
+// in onSend. Sessions are real ones
 // in real Redis, including malformed ones (arrays, strings, ids of the wrong type, a __proto__
 // key, a bad expiry). A small model of SCENARIO_ACL says what each request must get.
 //
 // Then the real outages: a store that never answers (nginx's proxy_read_timeout ends it), Redis
 // paused (SIGSTOP: the command timeout) and Redis stopped.
 
+import { STATUS_CODES } from 'node:http'
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import { SessionCookieVerifier } from '../../src/session/signed-cookie.js'
@@ -173,6 +175,17 @@ interface Case {
 
 /** What the gateway must answer, and whether that answer is the allowed download. */
 function expectGateway(c: Case): { status: number; allowed: boolean } {
+  const want = expectBeforeOnSend(c)
+  // An onSend hook that fails turns any reply Fastify sends into the error handler's 500. The
+  // allowed download is written on Node's response, past every onSend hook (had it gone through,
+  // it would be a 500 too), and router-level 400s never reach the app's hooks.
+  if (c.hook === 'onsend-throw' && !want.allowed && c.path.bad !== 'framework') {
+    return { status: 500, allowed: false }
+  }
+  return want
+}
+
+function expectBeforeOnSend(c: Case): { status: number; allowed: boolean } {
   if (c.path.bad === 'framework') return { status: 400, allowed: false }
   if (c.method !== 'GET' && c.method !== 'HEAD') return { status: 405, allowed: false }
   if (c.hook === 'prehandler-throw' || c.hook === 'throw-200') return { status: 500, allowed: false }
@@ -190,8 +203,6 @@ function expectGateway(c: Case): { status: number; allowed: boolean } {
   if (c.acl === 'bogus-policy') return { status: 500, allowed: false }
   const d = decide(c.path.path as string, who)
   if (!d.allow) return { status: d.refusal === 404 ? 404 : who.user === null ? 401 : 403, allowed: false }
-  // The allowed download is written on Node's response, past every onSend hook: a hook that throws
-  // on seeing X-Accel-Redirect never sees it, and had it run, this would be a 500.
   return { status: 200, allowed: true }
 }
 
@@ -228,6 +239,10 @@ async function check(c: Case): Promise<void> {
   gwStatuses.add(direct.status)
   if (direct.status !== want.status)
     throw new Error(`gateway ${direct.status}, expected ${want.status}: ${label}`)
+  // The status line's text matches its code (a 500 after a refused header once said "500 OK").
+  const statusLine = direct.raw.subarray(0, direct.raw.indexOf('\r\n')).toString('latin1')
+  if (!statusLine.endsWith(` ${direct.status} ${STATUS_CODES[direct.status]}`))
+    throw new Error(`status line "${statusLine}": ${label}`)
   const accel = accelOn(direct)
   if (!want.allowed && accel.length > 0) throw new Error(`${accel} on a ${direct.status}: ${label}`)
   if (want.allowed) {
@@ -289,6 +304,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   hook: pick<HookMode>(
     ...times(5, 'none' as const),
     ...times(4, 'early-accel' as const),
+    ...times(2, 'raw-accel' as const),
     'prehandler-throw',
     'throw-200',
     'onsend-throw',
@@ -316,6 +332,8 @@ t.test(
       ...(['throw', 'throw-value', 'throw-4xx', 'bogus-policy'] as const).map((acl): [Case] => [
         { ...allowed, store: 'ok', acl, hook: 'early-accel' },
       ]),
+      [{ ...allowed, store: 'ok', acl: 'real', hook: 'raw-accel' }],
+      [{ ...allowed, store: 'ok', acl: 'bogus-policy', hook: 'raw-accel' }],
       ...(['prehandler-throw', 'throw-200', 'onsend-throw'] as const).map((hook): [Case] => [
         { ...allowed, store: 'ok', acl: 'real', hook },
       ]),
@@ -361,7 +379,7 @@ async function outageMatrix(t: Test, what: string): Promise<void> {
   for (const cookie of [cookies.alice, cookies.bob, null])
     for (const path of ['reports/q1.pdf', 'home/alice/own.txt', 'home/bob/own.txt', 'public/hello.txt'])
       for (const method of ['GET', 'HEAD'])
-        for (const hook of ['none', 'early-accel'] as HookMode[])
+        for (const hook of ['none', 'early-accel', 'raw-accel'] as HookMode[])
           cases.push({ cookie: cookie ?? null, path, method, hook })
   await forEachLimit(cases, 16, async (c) => {
     const headers: Record<string, string> = c.hook === 'none' ? {} : { 'x-chaos-hook': c.hook }

@@ -123,3 +123,37 @@ t.test('decision log: ms is written as JSON.stringify writes the rounded number'
     { numRuns: 5000 },
   )
 })
+
+t.test('decision log: a failing write is logged, never thrown at the reply', async (t) => {
+  let out = ''
+  let failures = 1
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      out += chunk.toString()
+      cb()
+    },
+  })
+  const log = pino({ level: 'info' }, sink)
+  const stream = (log as unknown as Record<symbol, { write(s: string): unknown }>)[
+    pino.symbols.streamSym
+  ] as { write(s: string): unknown }
+  const write = stream.write.bind(stream)
+  stream.write = (s: string) => {
+    if (failures-- > 0) throw new Error('disk full')
+    return write(s)
+  }
+  t.doesNotThrow(() => decisionWriter(log)(request({ code: 'GW_ALLOW' }), reply(200)))
+  await new Promise((r) => setImmediate(r))
+  const lines = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  t.match(lines, [
+    { level: 50, msg: 'decision line not written', reqId: 'req-7', err: { message: 'disk full' } },
+  ])
+  failures = 2
+  t.doesNotThrow(
+    () => decisionWriter(log)(request({ code: 'GW_ALLOW' }), reply(200)),
+    'nor when the error line fails too',
+  )
+})
