@@ -10,8 +10,21 @@ export interface DeliveryPolicy {
 
 export const FALLBACK_CONTENT_TYPE = 'application/octet-stream'
 
+// mime runs two regular expressions over the name for every lookup, yet for a name without a '/'
+// its answer depends only on the text after the last dot (the whole name when there is none), and
+// a site serves a handful of those: each is looked up once. Bounded, for sites with many.
+const typeByExtension = new Map<string, string>()
+const TYPE_MEMO_MAX = 1000
+
+/** mime's type for a file name (one path segment), else application/octet-stream. */
 export function contentTypeFor(fileName: string): string {
-  return mime.getType(fileName) ?? FALLBACK_CONTENT_TYPE
+  const extension = fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase()
+  let type = typeByExtension.get(extension)
+  if (type === undefined) {
+    type = mime.getType(fileName) ?? FALLBACK_CONTENT_TYPE
+    if (typeByExtension.size < TYPE_MEMO_MAX) typeByExtension.set(extension, type)
+  }
+  return type
 }
 
 /** Headers every allowed reply carries, whichever mode delivers the bytes, as name/value pairs. */

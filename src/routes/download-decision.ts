@@ -19,7 +19,7 @@ import {
   GW_ERR_STORE_UNAVAILABLE,
 } from '../errors.js'
 import { canonicalizeRequestPath } from '../paths/canonical-path.js'
-import { readCookie } from '../session/cookie-header.js'
+import { readSentCookie } from '../session/cookie-header.js'
 import { type IdentityResolverOptions, resolveIdentity } from '../session/resolve-identity.js'
 import { StoreUnavailableError } from '../session/session-store.js'
 
@@ -89,7 +89,7 @@ export async function decideDownload(
   let subject = ANONYMOUS
   let anonymousReason: keyof typeof ANONYMOUS_REFUSALS = 'GW_ERR_NO_SESSION'
   try {
-    const result = await resolveIdentity(readCookie(cookieHeader, o.cookieName), o.identity)
+    const result = await resolveIdentity(readSentCookie(cookieHeader, o.cookieName), o.identity)
     if (result.ok) subject = result.identity
     else anonymousReason = result.reason
   } catch (err) {

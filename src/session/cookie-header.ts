@@ -4,6 +4,12 @@
 // and value trimmed of spaces and tabs, pairs without '=' skipped, the first pair with the name
 // wins, and a value with '%' is URI-decoded (kept as is when that fails).
 export function readCookie(header: string | undefined, name: string): string | undefined {
+  const sent = readSentCookie(header, name)
+  return sent === undefined ? undefined : decodeCookieValue(sent)
+}
+
+/** The cookie's value as the header carries it, not yet URI-decoded. */
+export function readSentCookie(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined
   const len = header.length
   let start = 0
@@ -12,7 +18,7 @@ export function readCookie(header: string | undefined, name: string): string | u
     if (end === -1) end = len
     const eq = header.indexOf('=', start)
     if (eq !== -1 && eq < end && trimmedEquals(header, start, eq, name)) {
-      return decode(trim(header, eq + 1, end))
+      return trim(header, eq + 1, end)
     }
     start = end + 1
   }
@@ -35,7 +41,8 @@ function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09
 }
 
-function decode(value: string): string {
+/** A cookie value URI-decoded when it has a '%', kept as it is when that fails. */
+export function decodeCookieValue(value: string): string {
   if (value.indexOf('%') === -1) return value
   try {
     return decodeURIComponent(value)

@@ -25,12 +25,16 @@ export interface IdentityResolverOptions {
   readonly groupsField: readonly string[]
 }
 
-/** Rejects with StoreUnavailableError when the store cannot answer: the caller fails closed. */
+/**
+ * `sentCookie` is the session cookie's value as the Cookie header carried it (not yet
+ * URI-decoded). Rejects with StoreUnavailableError when the store cannot answer: the caller
+ * fails closed.
+ */
 export async function resolveIdentity(
-  cookieValue: string | undefined,
+  sentCookie: string | undefined,
   o: IdentityResolverOptions,
 ): Promise<IdentityResult> {
-  const verdict = o.verifier.verify(cookieValue)
+  const verdict = o.verifier.verifySent(sentCookie)
   if (!verdict.ok)
     return { ok: false, reason: verdict.reason === 'no-cookie' ? 'GW_ERR_NO_SESSION' : 'GW_ERR_BAD_COOKIE' }
   const data = await o.store.get(verdict.sessionId)

@@ -3,6 +3,7 @@
 // `s:`). Verification tries each configured secret, so secrets can be rotated without logging
 // anybody out; @fastify/cookie's Signer compares in constant time.
 import { Signer } from '@fastify/cookie'
+import { decodeCookieValue } from './cookie-header.js'
 
 export type CookieVerdict =
   | { readonly ok: true; readonly sessionId: string }
@@ -11,30 +12,40 @@ export type CookieVerdict =
 /** Cookie values that verified, remembered; the whole memo is dropped when it is full. */
 export const VERIFIED_MEMO_SIZE = 10_000
 
+const NO_COOKIE: CookieVerdict = Object.freeze({ ok: false, reason: 'no-cookie' })
+
 export class SessionCookieVerifier {
   readonly #signer: Signer
   readonly #prefix: string
   // A browser sends the same cookie on every request, and an HMAC costs more than the rest of
-  // the cookie handling together. Only values that verified are kept, and the secrets cannot
-  // change during the process, so a remembered verdict is exactly what verifying again would say.
-  // Whether a session is still valid is the store's question, asked on every request regardless.
-  readonly #verified = new Map<string, CookieVerdict>()
+  // the cookie handling together; so does URI-decoding it, hence the key is the value as sent.
+  // Only values that verified are kept, and the secrets cannot change during the process, so a
+  // remembered verdict is exactly what decoding and verifying again would say. Whether a session
+  // is still valid is the store's question, asked on every request regardless.
+  readonly #verifiedSent = new Map<string, CookieVerdict>()
 
   constructor(secrets: readonly string[], prefix: string) {
     this.#signer = new Signer([...secrets], 'sha256')
     this.#prefix = prefix
   }
 
-  verify(cookieValue: string | undefined): CookieVerdict {
-    if (cookieValue === undefined || cookieValue === '') return { ok: false, reason: 'no-cookie' }
-    const known = this.#verified.get(cookieValue)
+  /** The verdict on a cookie value as the Cookie header carried it, still URI-encoded. */
+  verifySent(sent: string | undefined): CookieVerdict {
+    if (sent === undefined || sent === '') return NO_COOKIE
+    const known = this.#verifiedSent.get(sent)
     if (known !== undefined) return known
-    const verdict = this.#verify(cookieValue)
+    const verdict = this.verify(decodeCookieValue(sent))
     if (verdict.ok) {
-      if (this.#verified.size >= VERIFIED_MEMO_SIZE) this.#verified.clear()
-      this.#verified.set(cookieValue, verdict)
+      if (this.#verifiedSent.size >= VERIFIED_MEMO_SIZE) this.#verifiedSent.clear()
+      this.#verifiedSent.set(sent, verdict)
     }
     return verdict
+  }
+
+  /** The verdict on a decoded cookie value. */
+  verify(cookieValue: string | undefined): CookieVerdict {
+    if (cookieValue === undefined || cookieValue === '') return NO_COOKIE
+    return this.#verify(cookieValue)
   }
 
   #verify(cookieValue: string): CookieVerdict {

@@ -1,3 +1,5 @@
+import fc from 'fast-check'
+import mime from 'mime'
 import t from 'tap'
 import { accelRedirectTarget, contentTypeFor, downloadHeaderList } from '../../src/delivery/accel-headers.js'
 
@@ -39,4 +41,23 @@ t.test('accel headers: download headers carry type, disposition and cache policy
     'cache-control',
     'private, no-store',
   ])
+})
+
+t.test('accel headers: the remembered type is always what mime itself says for the name', async (t) => {
+  const part = fc.string({ unit: fc.constantFrom(...'aAbBpPdDfFtTxXgGzZ.0'), maxLength: 8 })
+  const names = fc.oneof(
+    part,
+    fc.constantFrom('pdf', 'PDF', '.pdf', 'a.', '.', 'x.tar.gz', 'r.Pdf', 'noext', 'a.zzzunknown'),
+  )
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.array(names, { minLength: 1, maxLength: 20 }), (batch) => {
+        for (const name of batch) {
+          const want = mime.getType(name) ?? 'application/octet-stream'
+          if (contentTypeFor(name) !== want) throw new Error(`${JSON.stringify(name)}: not ${want}`)
+        }
+      }),
+      { numRuns: 500 },
+    ),
+  )
 })

@@ -40,3 +40,24 @@ t.test("signed cookie: express-session's s: prefix is required when configured",
   t.same(v.verify(`s:${sign('abc', NEW)}`), { ok: true, sessionId: 'abc' })
   t.same(v.verify(sign('abc', NEW)), { ok: false, reason: 'bad-format' })
 })
+
+t.test('signed cookie: the value as sent is decoded, then verified; known ones are remembered', async (t) => {
+  const v = new SessionCookieVerifier([NEW], 's:')
+  const value = `s:${sign('id+/=', NEW)}`
+  const sent = encodeURIComponent(value)
+  t.not(sent, value, 'the sent form differs: it needs decoding')
+  t.same(v.verifySent(sent), { ok: true, sessionId: 'id+/=' })
+  t.equal(v.verifySent(sent), v.verifySent(sent), 'the same verdict object: remembered')
+  t.same(v.verifySent(value), { ok: true, sessionId: 'id+/=' }, 'an unencoded value works too')
+  // A broken escape is kept as it is, as the cookie package does, and then fails verification.
+  t.same(v.verifySent(`${value}%E0%A4%A`), { ok: false, reason: 'bad-signature' })
+  t.same(v.verifySent(undefined), { ok: false, reason: 'no-cookie' })
+  t.same(v.verifySent(''), { ok: false, reason: 'no-cookie' })
+  const tampered = encodeURIComponent(`s:${sign('other', NEW)}`).replace('other', 'other2')
+  t.same(v.verifySent(tampered), { ok: false, reason: 'bad-signature' })
+  t.same(
+    v.verifySent(tampered),
+    { ok: false, reason: 'bad-signature' },
+    'refusals are not remembered as valid',
+  )
+})
