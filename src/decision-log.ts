@@ -48,8 +48,8 @@ export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => vo
  * time, the logger's bindings, then our fields): this is the one line every request pays for, and
  * pino's general path (merging objects, then a redaction walk over every key for secret-bearing
  * paths) cost 5 to 9 us of it where building it here costs about 1. None of these fields can hold a
- * secret, so skipping redaction loses nothing. Any logger that is not pino (tests that pass none)
- * gets the fields through its own info/error.
+ * secret, so skipping redaction loses nothing. Should a pino version lay out those internals
+ * differently, the fields go through its own info/error instead.
  */
 export function decisionWriter(log: pino.Logger): DecisionWrite {
   const raw = log as unknown as Record<symbol, unknown>

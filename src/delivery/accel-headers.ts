@@ -64,6 +64,9 @@ export function accelReplyHeaders(
   policy: DeliveryPolicy,
 ): string[] {
   const list = downloadHeaderList(segments, policy)
+  // The reply has no body: Content-Length 0 keeps the upstream connection reusable without a
+  // chunked terminator.
+  list.push('content-length', '0')
   if (policy.limitRate > 0) list.push('x-accel-limit-rate', String(policy.limitRate))
   list.push('x-accel-redirect', accelRedirectTarget(internalPrefix, segments))
   return list

@@ -8,23 +8,22 @@ import type { ServerResponse } from 'node:http'
 import { ACCEL_HEADERS } from '../accel-guard.js'
 
 /**
- * Sends the 200 with `headers` (name/value pairs, X-Accel-Redirect last). Node checks every name
- * and value before anything reaches the socket, so a bad value throws with nothing sent, and the
- * caller's error handler answers instead, through Fastify and its guard.
+ * Sends the 200 with `headers` (accelReplyHeaders: name/value pairs, Content-Length 0 among them,
+ * X-Accel-Redirect last). Node checks every name and value before anything reaches the socket, so
+ * a bad value throws with nothing sent, and the caller's error handler answers instead, through
+ * Fastify and its guard.
  */
-export function sendAccel(res: ServerResponse, headers: readonly string[]): void {
+export function sendAccel(res: ServerResponse, headers: string[]): void {
   // writeHead merges in whatever was set on the raw response before (nothing of ours does): no
   // X-Accel header but the decision's may reach nginx.
   if (res.getHeaderNames().length > 0) for (const name of ACCEL_HEADERS) res.removeHeader(name)
-  // No body: Content-Length 0 keeps the upstream connection reusable without a chunked terminator.
-  const all = ['content-length', '0', ...headers]
   try {
-    res.writeHead(200, all)
+    res.writeHead(200, headers)
   } catch (err) {
     // Nothing was sent. Leave the response as the error handler's reply expects it: without any of
     // these headers (merged ones stay set up to the bad one) and without the "OK" status text
     // writeHead set first, which the 500 would otherwise keep.
-    for (let i = 0; i < all.length; i += 2) res.removeHeader(all[i] as string)
+    for (let i = 0; i < headers.length; i += 2) res.removeHeader(headers[i] as string)
     res.statusMessage = ''
     throw err
   }

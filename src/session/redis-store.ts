@@ -125,8 +125,7 @@ export class RedisSessionStore implements SessionStore {
     } catch {
       return null // not a session we can read: treated as no session
     }
-    if (fill) return cache?.endFill(fill, deepFreeze(data), ttlMs) ?? data
-    return data
+    return fill && cache ? cache.endFill(fill, deepFreeze(data), ttlMs) : data
   }
 
   async set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void> {

@@ -45,10 +45,6 @@ export class SessionCookieVerifier {
   /** The verdict on a decoded cookie value. */
   verify(cookieValue: string | undefined): CookieVerdict {
     if (cookieValue === undefined || cookieValue === '') return NO_COOKIE
-    return this.#verify(cookieValue)
-  }
-
-  #verify(cookieValue: string): CookieVerdict {
     if (!cookieValue.startsWith(this.#prefix)) return { ok: false, reason: 'bad-format' }
     const signed = this.#prefix ? cookieValue.slice(this.#prefix.length) : cookieValue
     if (signed.length > 512 || signed.indexOf('.') < 1) return { ok: false, reason: 'bad-format' }
