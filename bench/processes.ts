@@ -71,15 +71,6 @@ export function pinSelf(cpu: string): void {
   if (r.status !== 0) throw new Error(`taskset could not pin the benchmark to CPU ${cpu}`)
 }
 
-/** Direct children of `pid` (nginx's workers), from /proc. */
-export function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number)
-  } catch {
-    return []
-  }
-}
-
 const TICK_US = 1_000_000 / 100 // USER_HZ is 100 on Linux
 
 /** User + system CPU time of `pid` so far, in microseconds (0 once it has gone). */

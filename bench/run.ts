@@ -19,10 +19,10 @@ import { createClient } from 'redis'
 import { SessionCookieVerifier } from '../src/session/signed-cookie.js'
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
+import { childPids, sleep } from '../test/harness/process.js'
 import { type RedisServer, startRedis } from '../test/harness/redis.js'
 import { benchAclFiles } from './acl-rules.js'
 import {
-  childPids,
   cpuMicros,
   type Pinned,
   pinSelf,
@@ -512,10 +512,6 @@ function printTargets(
 
 function mib(kib: number | undefined): string {
   return kib === undefined ? '-' : (kib / 1024).toFixed(1)
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 await main()

@@ -94,7 +94,7 @@ export function spawnManaged(command: string, args: string[], cwd?: string): Man
 }
 
 /** Direct children of `pid`, read from Linux /proc; empty where that is not available. */
-function childPids(pid: number): number[] {
+export function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number)
   } catch {
