@@ -29,7 +29,6 @@ export const gatewayConfigSchema = {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
-        trust_proxy: { type: 'boolean' },
       },
     },
     delivery: {
