@@ -508,6 +508,13 @@ function printTargets(
       `  ${g.padEnd(18)} ${'256 MiB RSS rise during the run'.padEnd(32)} ${rise?.toFixed(1) ?? '-'} MiB (target <= 10) ${verdict}\n`,
     )
   }
+  // No gateway of this design can beat the handler that answers X-Accel-Redirect with no checks at
+  // all, so its own ratio, from the same rounds, says whether a 1 MiB miss is the gateway's.
+  const floor = paired('bare handler', 'nginx static', '1 MiB', rps)
+  process.stdout.write(
+    `\nThe floor: bare handler 1 MiB req/s vs nginx static ${floor.median.toFixed(2)}x [${floor.min.toFixed(2)}-${floor.max.toFixed(2)}]` +
+      ' (a gateway can at best match it)\n',
+  )
 }
 
 function mib(kib: number | undefined): string {
