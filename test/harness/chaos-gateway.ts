@@ -43,6 +43,15 @@ export const ACCEL_HEADERS = [
 /** Where the early X-Accel header points: the report bob may not read. */
 export const EARLY_TARGET = '/_protected/reports/q1.pdf'
 
+/** What the early-accel and raw-accel hooks set: every X-Accel header nginx acts on. */
+const EARLY_ACCEL: readonly (readonly [string, string])[] = [
+  ['x-accel-redirect', EARLY_TARGET],
+  ['x-accel-limit-rate', '0'],
+  ['x-accel-charset', 'utf-8'],
+  ['x-accel-buffering', 'no'],
+  ['x-accel-expires', '3600'],
+]
+
 interface Chaos {
   store: StoreMode
   acl: AclMode
@@ -155,22 +164,10 @@ export async function startChaosGateway(o: {
       acl: pick(request.headers['x-chaos-acl'], ACL_MODES, 'real'),
       hook: pick(request.headers['x-chaos-hook'], HOOK_MODES, 'none'),
     }
-    if (chaos.hook === 'early-accel') {
-      // A careless plugin: X-Accel headers on every reply, before any decision.
-      reply.header('x-accel-redirect', EARLY_TARGET)
-      reply.header('x-accel-limit-rate', '0')
-      reply.header('x-accel-charset', 'utf-8')
-      reply.header('x-accel-buffering', 'no')
-      reply.header('x-accel-expires', '3600')
-    }
-    if (chaos.hook === 'raw-accel') {
-      // The same, written on Node's response behind Fastify's back.
-      reply.raw.setHeader('x-accel-redirect', EARLY_TARGET)
-      reply.raw.setHeader('x-accel-limit-rate', '0')
-      reply.raw.setHeader('x-accel-charset', 'utf-8')
-      reply.raw.setHeader('x-accel-buffering', 'no')
-      reply.raw.setHeader('x-accel-expires', '3600')
-    }
+    // A careless plugin: X-Accel headers on every reply, before any decision, set through
+    // Fastify's reply or written on Node's response behind its back.
+    if (chaos.hook === 'early-accel') for (const [name, value] of EARLY_ACCEL) reply.header(name, value)
+    if (chaos.hook === 'raw-accel') for (const [name, value] of EARLY_ACCEL) reply.raw.setHeader(name, value)
     current.run(chaos, done)
   })
   app.addHook('preHandler', (_request, reply, done) => {
