@@ -2,11 +2,8 @@
 // session cookie, and a browser sends every cookie of the domain (analytics, preferences...) on
 // every request. Same reading as @fastify/cookie (the `cookie` package): pairs split on ';', name
 // and value trimmed of spaces and tabs, pairs without '=' skipped, the first pair with the name
-// wins, and a value with '%' is URI-decoded (kept as is when that fails).
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  const sent = readSentCookie(header, name)
-  return sent === undefined ? undefined : decodeCookieValue(sent)
-}
+// wins, and a value with '%' is URI-decoded (kept as is when that fails). The two steps are apart:
+// the session cookie's verifier remembers values as sent and decodes only the ones it has not seen.
 
 /** The cookie's value as the header carries it, not yet URI-decoded. */
 export function readSentCookie(header: string | undefined, name: string): string | undefined {

@@ -1,7 +1,13 @@
 import { parseCookie as parse } from 'cookie'
 import fc from 'fast-check'
 import t from 'tap'
-import { readCookie } from '../../src/session/cookie-header.js'
+import { decodeCookieValue, readSentCookie } from '../../src/session/cookie-header.js'
+
+/** One cookie's value as the gateway reads it: found as sent, then URI-decoded. */
+function readCookie(header: string | undefined, name: string): string | undefined {
+  const sent = readSentCookie(header, name)
+  return sent === undefined ? undefined : decodeCookieValue(sent)
+}
 
 t.test('cookie header: finds one cookie among others', async (t) => {
   t.equal(readCookie('a=1; sid=abc.def; b=2', 'sid'), 'abc.def')
