@@ -18,10 +18,14 @@ import {
   GW_ERR_SESSION_UNKNOWN,
   GW_ERR_STORE_UNAVAILABLE,
 } from '../errors.js'
-import { canonicalizeRequestPath } from '../paths/canonical-path.js'
+import { type CanonicalPath, canonicalizeRequestPath } from '../paths/canonical-path.js'
 import { readSentCookie } from '../session/cookie-header.js'
-import { type IdentityResolverOptions, resolveIdentity } from '../session/resolve-identity.js'
-import { StoreUnavailableError } from '../session/session-store.js'
+import {
+  type IdentityResolverOptions,
+  identityFromStored,
+  sessionNamedBy,
+} from '../session/resolve-identity.js'
+import { type SessionData, StoreUnavailableError } from '../session/session-store.js'
 
 export interface DownloadDecisionOptions {
   readonly routePrefix: string
@@ -45,6 +49,8 @@ export type DownloadOutcome =
       readonly headers?: Record<string, string>
     }
 
+type CanonicalOk = Extract<CanonicalPath, { ok: true }>
+
 const ANONYMOUS: Subject = Object.freeze({ user: null, groups: Object.freeze([]) as readonly string[] })
 
 // Why a request is anonymous decides which 401 it gets.
@@ -67,15 +73,22 @@ function ruleLabel(ref: RuleRef): string {
   return label
 }
 
+/** A decision waiting for the session the cookie names. */
+export interface PendingDecision {
+  readonly pending: true
+  readonly canonical: CanonicalOk
+  readonly sessionId: string
+}
+
 /**
- * Decides one download. At most one session store read. Resolves to a refusal when the store is
- * down (fail closed: 503); rejects only on a bug, which the caller answers with 500.
+ * Everything that needs no I/O: the outcome itself, or the session to read before it can be
+ * finished (finishDownloadDecision). Throws only on a bug.
  */
-export async function decideDownload(
+export function beginDownloadDecision(
   rawUrl: string,
   cookieHeader: string | undefined,
   o: DownloadDecisionOptions,
-): Promise<DownloadOutcome> {
+): DownloadOutcome | PendingDecision {
   const canonical = canonicalizeRequestPath(rawUrl, o.routePrefix)
   if (!canonical.ok) {
     return {
@@ -85,24 +98,54 @@ export async function decideDownload(
         canonical.reason === 'too-long' ? new GW_ERR_PATH_TOO_LONG() : new GW_ERR_BAD_PATH(canonical.reason),
     }
   }
+  const named = sessionNamedBy(readSentCookie(cookieHeader, o.cookieName), o.identity)
+  if (!named.ok) return decideFor(canonical, ANONYMOUS, named.reason, o)
+  return { pending: true, canonical, sessionId: named.sessionId }
+}
 
-  let subject = ANONYMOUS
-  let anonymousReason: keyof typeof ANONYMOUS_REFUSALS = 'GW_ERR_NO_SESSION'
+/** The outcome once the store has answered (null: it has no such session). */
+export function finishDownloadDecision(
+  p: PendingDecision,
+  stored: SessionData | null,
+  o: DownloadDecisionOptions,
+): DownloadOutcome {
+  const identity = identityFromStored(stored, o.identity)
+  return identity.ok
+    ? decideFor(p.canonical, identity.identity, 'GW_ERR_NO_SESSION', o)
+    : decideFor(p.canonical, ANONYMOUS, identity.reason, o)
+}
+
+/**
+ * Reads the session with the store's get() and finishes the decision. Resolves to a refusal when
+ * the store is down (fail closed: 503); rejects only on a bug, which the caller answers with 500.
+ */
+export async function finishWithStore(
+  p: PendingDecision,
+  o: DownloadDecisionOptions,
+): Promise<DownloadOutcome> {
+  let stored: SessionData | null
   try {
-    const result = await resolveIdentity(readSentCookie(cookieHeader, o.cookieName), o.identity)
-    if (result.ok) subject = result.identity
-    else anonymousReason = result.reason
+    stored = await o.identity.store.get(p.sessionId)
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err
     // Fail closed: without the store we cannot know who this is, so nobody gets a file.
     return {
       allow: false,
-      record: { code: 'GW_ERR_STORE_UNAVAILABLE', path: canonical.path, detail: err.message },
+      record: { code: 'GW_ERR_STORE_UNAVAILABLE', path: p.canonical.path, detail: err.message },
       error: new GW_ERR_STORE_UNAVAILABLE(),
       headers: { 'retry-after': '1' },
     }
   }
+  return finishDownloadDecision(p, stored, o)
+}
 
+/** The ACL's word for this subject; `anonymousReason` says which 401 an anonymous refusal gets. */
+function decideFor(
+  canonical: CanonicalOk,
+  subject: Subject,
+  anonymousReason: keyof typeof ANONYMOUS_REFUSALS,
+  o: DownloadDecisionOptions,
+): DownloadOutcome {
   const decision = o.acl.current.decide(canonical.aclPath, subject)
   const record: DecisionRecord = {
     code: 'GW_ALLOW',

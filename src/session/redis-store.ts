@@ -91,6 +91,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
+   * See SessionStore.getCached: true while the client cache can answer for this session. The
+   * answer is frozen and may be shared with other requests.
+   */
+  getCached(sessionId: string, answer: (data: SessionData | undefined) => void): boolean {
+    return this.#cache?.usable === true && this.#cache.lookupLater(sessionId, answer)
+  }
+
+  /**
    * With the client cache on, the answer may be shared with other requests and is frozen: callers
    * must not change it.
    */

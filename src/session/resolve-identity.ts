@@ -1,48 +1,56 @@
-// From a request's cookie to an identity, or the reason there is none. The only I/O on the download
-// path: at most one store read per request.
+// From a request's cookie to an identity, or the reason there is none, in two synchronous steps
+// around the one store read of the download path, which the caller makes in between (with a
+// promise, or without one when the store answers from memory): which session the cookie names,
+// then who that stored session belongs to.
 import type { Identity } from './session-identity.js'
 import { identityFromSession } from './session-identity.js'
 import type { SessionData, SessionStore } from './session-store.js'
 import { sessionExpiresAt } from './session-store.js'
 import type { SessionCookieVerifier } from './signed-cookie.js'
 
-export type IdentityResult =
-  | { readonly ok: true; readonly identity: Identity; readonly sessionId: string }
-  | {
-      readonly ok: false
-      readonly reason:
-        | 'GW_ERR_NO_SESSION'
-        | 'GW_ERR_BAD_COOKIE'
-        | 'GW_ERR_SESSION_UNKNOWN'
-        | 'GW_ERR_SESSION_EXPIRED'
-        | 'GW_ERR_SESSION_NO_USER'
-    }
+export type NoIdentity = {
+  readonly ok: false
+  readonly reason:
+    | 'GW_ERR_NO_SESSION'
+    | 'GW_ERR_BAD_COOKIE'
+    | 'GW_ERR_SESSION_UNKNOWN'
+    | 'GW_ERR_SESSION_EXPIRED'
+    | 'GW_ERR_SESSION_NO_USER'
+}
+
+export type IdentityResult = { readonly ok: true; readonly identity: Identity } | NoIdentity
 
 export interface IdentityResolverOptions {
   readonly verifier: SessionCookieVerifier
+  /** Read by the caller, between the two steps. */
   readonly store: SessionStore
   readonly userIdField: readonly string[]
   readonly groupsField: readonly string[]
 }
 
 /**
- * `sentCookie` is the session cookie's value as the Cookie header carried it (not yet
- * URI-decoded). Rejects with StoreUnavailableError when the store cannot answer: the caller
- * fails closed.
+ * Step one: the session id a correctly signed cookie names. `sentCookie` is the session cookie's
+ * value as the Cookie header carried it (not yet URI-decoded).
  */
-export async function resolveIdentity(
+export function sessionNamedBy(
   sentCookie: string | undefined,
   o: IdentityResolverOptions,
-): Promise<IdentityResult> {
+): { readonly ok: true; readonly sessionId: string } | NoIdentity {
   const verdict = o.verifier.verifySent(sentCookie)
-  if (!verdict.ok)
-    return { ok: false, reason: verdict.reason === 'no-cookie' ? 'GW_ERR_NO_SESSION' : 'GW_ERR_BAD_COOKIE' }
-  const data = await o.store.get(verdict.sessionId)
+  if (verdict.ok) return verdict
+  return verdict.reason === 'no-cookie' ? NO_SESSION : BAD_COOKIE
+}
+
+const NO_SESSION: NoIdentity = Object.freeze({ ok: false, reason: 'GW_ERR_NO_SESSION' })
+const BAD_COOKIE: NoIdentity = Object.freeze({ ok: false, reason: 'GW_ERR_BAD_COOKIE' })
+
+/** Step two: who the session the store answered (null: none) belongs to, if it is still valid. */
+export function identityFromStored(data: SessionData | null, o: IdentityResolverOptions): IdentityResult {
   if (data === null) return { ok: false, reason: 'GW_ERR_SESSION_UNKNOWN' }
   const read = readSession(data, o)
   if (read.expiresAt <= Date.now()) return { ok: false, reason: 'GW_ERR_SESSION_EXPIRED' }
   if (read.identity === null) return { ok: false, reason: 'GW_ERR_SESSION_NO_USER' }
-  return { ok: true, identity: read.identity, sessionId: verdict.sessionId }
+  return { ok: true, identity: read.identity }
 }
 
 interface ReadSession {

@@ -9,6 +9,12 @@ export interface SessionStore {
    * change what it returns.
    */
   get(sessionId: string): Promise<SessionData | null>
+  /**
+   * Optional, for stores that keep sessions in memory: when this session may be answered from
+   * there, returns true and calls `answer` once, later, with it (undefined: call get() after all).
+   * False: call get(). `answer` must not throw.
+   */
+  getCached?(sessionId: string, answer: (data: SessionData | undefined) => void): boolean
   set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void>
   destroy(sessionId: string): Promise<void>
   /** Resolves when the store can answer, rejects with StoreUnavailableError otherwise. */

@@ -3,7 +3,7 @@
 // headers early or fail after the route set them. Each request picks its failure with headers, so
 // one running gateway (with nginx in front, which forwards client headers) serves every case and
 // requests can run concurrently. The store behind the chaos is the real Redis store.
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import type { FastifyInstance } from 'fastify'
 import type { Decision, RuleSet, Subject } from '../../src/acl/index.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
@@ -13,9 +13,17 @@ import {
   StoreUnavailableError,
 } from '../../src/session/session-store.js'
 import { listenOnLoopback, prepareGateway } from './gateway.js'
-import { SCENARIO_ACL, X_ACCEL_REDIS_CONFIG } from './scenario.js'
+import { SCENARIO_ACL, withClientCache, X_ACCEL_REDIS_CONFIG } from './scenario.js'
 
-export const STORE_MODES = ['ok', 'unavailable', 'late', 'throw', 'throw-sync', 'never'] as const
+export const STORE_MODES = [
+  'ok',
+  'unavailable',
+  'late',
+  'throw',
+  'throw-sync',
+  'throw-cached',
+  'never',
+] as const
 export type StoreMode = (typeof STORE_MODES)[number]
 
 export const ACL_MODES = ['real', 'throw', 'throw-value', 'throw-4xx', 'bogus-policy'] as const
@@ -64,6 +72,8 @@ export interface ChaosGateway {
   /** The real Redis store behind the chaos: seed sessions with it. */
   inner: RedisSessionStore
   logs(): Record<string, unknown>[]
+  /** Session reads answered from the client cache (SessionStore.getCached) so far. */
+  cachedReads(): number
   /** Store reads that were told never to answer and have not been released yet. */
   pendingNever(): number
   stop(): Promise<void>
@@ -84,7 +94,9 @@ export async function startChaosGateway(o: {
   usersYaml: string
 }): Promise<ChaosGateway> {
   const prepared = await prepareGateway({
-    configYaml: X_ACCEL_REDIS_CONFIG,
+    // The client cache on, so allowed downloads are also answered from memory, without a promise
+    // (SessionStore.getCached): the chaos must reach that path too.
+    configYaml: withClientCache(X_ACCEL_REDIS_CONFIG, true),
     aclFiles: { '10-test.yaml': SCENARIO_ACL },
     usersYaml: o.usersYaml,
     filesRoot: o.filesRoot,
@@ -97,6 +109,7 @@ export async function startChaosGateway(o: {
   // The failure chosen by the request being served, visible to the store and the ACL below.
   const current = new AsyncLocalStorage<Chaos>()
   const never = new Set<(err: Error) => void>()
+  let cachedReads = 0
 
   const store: SessionStore = {
     get(sessionId: string): Promise<SessionData | null> {
@@ -117,6 +130,17 @@ export async function startChaosGateway(o: {
         default:
           return inner.get(sessionId)
       }
+    },
+    getCached(sessionId, answer) {
+      const mode = current.getStore()?.store ?? 'ok'
+      if (mode === 'throw-cached') throw new RangeError('chaos: a synchronous bug in the cached read')
+      // Every other failure is one of get(): such a request is not answered from memory.
+      if (mode !== 'ok') return false
+      // The answer runs in the cache's turn shared by several requests: bound to this one's
+      // context, so the ACL and hooks below see the chaos this request chose.
+      const fromMemory = inner.getCached(sessionId, AsyncResource.bind(answer))
+      if (fromMemory) cachedReads++
+      return fromMemory
     },
     set: (id, data, ttl) => inner.set(id, data, ttl),
     destroy: (id) => inner.destroy(id),
@@ -198,6 +222,7 @@ export async function startChaosGateway(o: {
     app,
     inner,
     logs: prepared.logs,
+    cachedReads: () => cachedReads,
     pendingNever: () => never.size,
     async stop() {
       for (const reject of never) reject(new StoreUnavailableError(new Error('chaos: released at stop')))

@@ -83,6 +83,17 @@ acl:
   watch: false
 `
 
+/** X_ACCEL_REDIS_CONFIG (or a config with its Redis block) with the session client cache on or off. */
+export function withClientCache(configYaml: string, on: boolean): string {
+  const config = configYaml.replace(
+    `    command_timeout_ms: ${SCENARIO_COMMAND_TIMEOUT_MS}\n`,
+    `    command_timeout_ms: ${SCENARIO_COMMAND_TIMEOUT_MS}\n    client_cache: ${on}\n`,
+  )
+  if (!config.includes(`client_cache: ${on}`))
+    throw new Error('the scenario config changed: update withClientCache')
+  return config
+}
+
 /** What every scenario offers, whichever servers it runs. */
 export interface ScenarioBase {
   gateway: RunningGateway

@@ -31,6 +31,7 @@ import { TEST_SECRET } from '../harness/gateway.js'
 import { type RawResponse, rawGet } from '../harness/http.js'
 import { type NginxServer, startNginx } from '../harness/nginx.js'
 import { forEachLimit, Histogram } from '../harness/pool.js'
+import { sleep } from '../harness/process.js'
 import { type RedisServer, startRedis } from '../harness/redis.js'
 import { makeScenarioTree, scenarioUsersYaml } from '../harness/scenario.js'
 
@@ -193,7 +194,8 @@ function expectBeforeOnSend(c: Case): { status: number; allowed: boolean } {
   let who = ANON
   if (c.randomCookie === null && readsStore(c.subject)) {
     if (c.store === 'unavailable' || c.store === 'late') return { status: 503, allowed: false }
-    if (c.store === 'throw' || c.store === 'throw-sync') return { status: 500, allowed: false }
+    if (c.store === 'throw' || c.store === 'throw-sync' || c.store === 'throw-cached')
+      return { status: 500, allowed: false }
     who = (SUBJECTS[c.subject] as SubjectCase).who
   }
   if (c.acl === 'throw' || c.acl === 'throw-value') return { status: 500, allowed: false }
@@ -299,7 +301,14 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
       weight: 1,
     },
   ),
-  store: pick<StoreMode>(...times(8, 'ok' as const), 'unavailable', 'late', 'throw', 'throw-sync'),
+  store: pick<StoreMode>(
+    ...times(8, 'ok' as const),
+    'unavailable',
+    'late',
+    'throw',
+    'throw-sync',
+    'throw-cached',
+  ),
   acl: pick<AclMode>(...times(10, 'real' as const), 'throw', 'throw-value', 'throw-4xx', 'bogus-policy'),
   hook: pick<HookMode>(
     ...times(5, 'none' as const),
@@ -326,7 +335,7 @@ t.test(
     // A few fixed cases first: each failure with the request that would otherwise be allowed.
     const allowed = { method: 'GET', path: PATHS[2] as PathCase, subject: 'alice', randomCookie: null }
     const examples: [Case][] = [
-      ...(['unavailable', 'late', 'throw', 'throw-sync'] as const).map((store): [Case] => [
+      ...(['unavailable', 'late', 'throw', 'throw-sync', 'throw-cached'] as const).map((store): [Case] => [
         { ...allowed, store, acl: 'real', hook: 'early-accel' },
       ]),
       ...(['throw', 'throw-value', 'throw-4xx', 'bogus-policy'] as const).map((acl): [Case] => [
@@ -347,6 +356,7 @@ t.test(
     t.comment(`error-path cases: ${runs} (each sent straight to the gateway and through nginx)`)
     t.comment(`gateway statuses { ${gwStatuses} }`)
     t.comment(`through nginx { ${nginxStatuses} }`)
+    t.ok(gw.cachedReads() > 0, `the runs reached the session cache's answers (${gw.cachedReads()})`)
     for (const status of ['200', '400', '401', '403', '404', '405', '500', '503']) {
       t.ok(gwStatuses.counts.has(status), `the runs reached a ${status}`)
     }
@@ -401,6 +411,12 @@ async function outageMatrix(t: Test, what: string): Promise<void> {
 t.test('Redis paused (SIGSTOP): 503 within the command timeout, no X-Accel, no file', async (t) => {
   redis.pause()
   try {
+    // The chaos gateway keeps sessions in its client cache, answered only while its heartbeat PING
+    // is answered: within a quarter second of the pause it stops answering from memory, and once
+    // that PING times out it forgets every session. From then on every read goes to Redis.
+    const deadline = performance.now() + 2000
+    while (gw.inner.cachedSessions > 0 && performance.now() < deadline) await sleep(20)
+    t.equal(gw.inner.cachedSessions, 0, 'the session cache let go of the paused Redis')
     await outageMatrix(t, 'paused')
   } finally {
     redis.resume()

@@ -4,20 +4,10 @@
 import { createClient } from 'redis'
 import t, { type Test } from 'tap'
 import type { RedisSessionStore } from '../../src/session/redis-store.js'
-import { type Scenario, startScenario, X_ACCEL_REDIS_CONFIG } from '../harness/scenario.js'
+import { type Scenario, startScenario, withClientCache, X_ACCEL_REDIS_CONFIG } from '../harness/scenario.js'
 
 const FILE = '/download/reports/q1.pdf' // group finance: alice has it
 const IN_FLIGHT = 16
-
-function configWithCache(on: boolean): string {
-  const config = X_ACCEL_REDIS_CONFIG.replace(
-    '    command_timeout_ms: 300\n',
-    `    command_timeout_ms: 300\n    client_cache: ${on}\n`,
-  )
-  if (!config.includes(`client_cache: ${on}`))
-    throw new Error('the scenario config changed: update this test')
-  return config
-}
 
 /** The session id inside a `sid=<id>.<signature>` cookie pair. */
 function sessionIdOf(cookie: string): string {
@@ -27,7 +17,7 @@ function sessionIdOf(cookie: string): string {
 
 for (const cache of [true, false]) {
   t.test(`session freshness, client cache ${cache ? 'on' : 'off'}`, async (t) => {
-    const scenario: Scenario = await startScenario(configWithCache(cache))
+    const scenario: Scenario = await startScenario(withClientCache(X_ACCEL_REDIS_CONFIG, cache))
     t.teardown(() => scenario.stop())
     // Another client of the same Redis, as the main web app would be: not the gateway's store.
     const other = createClient({ url: scenario.redis.url })

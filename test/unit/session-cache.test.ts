@@ -86,6 +86,56 @@ t.test('session cache: lookups in one pass share a turn; a lookup after it waits
   t.equal(await late, undefined)
 })
 
+t.test(
+  'session cache: lookupLater says at once when the session is not cached, and never answers',
+  async (t) => {
+    const c = cacheWithPings()
+    await ready(c)
+    let answers = 0
+    t.equal(
+      c.cache.lookupLater('s1', () => answers++),
+      false,
+    )
+    await tick()
+    await tick()
+    t.equal(answers, 0)
+  },
+)
+
+t.test('session cache: lookupLater answers once, after the turn, not from inside the call', async (t) => {
+  const c = cacheWithPings()
+  await ready(c)
+  fill(c.cache, 's1', A)
+  const seen: unknown[] = []
+  t.equal(
+    c.cache.lookupLater('s1', (data) => seen.push(data)),
+    true,
+  )
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+  t.same(seen, [], 'nothing before the event-loop turn')
+  await tick()
+  t.same(seen, [A])
+})
+
+t.test(
+  'session cache: an answer that throws does not cost the other lookups of its turn theirs',
+  async (t) => {
+    const c = cacheWithPings()
+    await ready(c)
+    fill(c.cache, 's1', A)
+    fill(c.cache, 's2', B)
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
+    const seen: unknown[] = []
+    c.cache.lookupLater('s1', () => {
+      throw new Error('a bug in an answer')
+    })
+    c.cache.lookupLater('s2', (data) => seen.push(data))
+    await tick()
+    t.same(seen, [B], 'the second lookup was answered')
+    t.equal((await warned).message, 'a bug in an answer', 'and the bug was reported, not swallowed')
+  },
+)
+
 t.test('session cache: a GET answer is not kept when the session was invalidated in flight', async (t) => {
   const c = cacheWithPings()
   await ready(c)
