@@ -9,6 +9,7 @@
 //   gateway         the real server (dist/src/server.js): Redis sessions, 1,000 ACL rules,
 //                   decision log at `info` into a file, once with client_cache off and once on
 // Run: npm run bench  (BENCH_SECONDS=n: measured seconds per cell, default 2; BENCH_ROUNDS=n: rounds,
+// default 5; BENCH_WARMUP_SECONDS=n: the warm-up of every setup before anything is measured,
 // default 5)
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -41,7 +42,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 // after another) and each cell reports its median round. The targets compare setups round by
 // round: a ratio of two runs seconds apart, then the median of those ratios.
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5))
+/** Before each size, every setup gets this much of it: caches, buffers, connections. */
 const WARMUP_SECONDS = 1
+// Before anything is measured, every setup gets this much 1 KiB load. V8 compiles a process's hot
+// code in tiers while it runs: the gateway, with far more code on its path than the bare handler,
+// reached its steady CPU per request only after about 5 s of load (the bare handler after about
+// 3), so its first rounds after a 1 s warm-up measured a process still compiling.
+const START_WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_WARMUP_SECONDS ?? 5))
 const SECRET = randomBytes(32).toString('base64url')
 const INTERNAL_PREFIX = '_protected'
 const ACL_RULES = 1_000
@@ -221,6 +228,16 @@ async function main(): Promise<void> {
     for (const s of setups) await checkServes(s, cookie, SIZES[0].file, SIZES[0].bytes)
 
     const idleStart = new Map(gateways.map((g) => [g.name, rssKiB(g.proc.pid)]))
+    if (START_WARMUP_SECONDS > 0)
+      for (const s of setups)
+        await runWrk({
+          url: s.base + SIZES[0].file,
+          connections: SIZES[0].connections,
+          seconds: START_WARMUP_SECONDS,
+          cookie,
+          reporter,
+          cpu: LOAD_CPU,
+        })
     const cells: Cell[] = []
     // Every round of every setup, by size, in round order: the targets pair them round by round.
     const roundsBySize = new Map<string, Map<string, Cell[]>>()
@@ -457,7 +474,7 @@ function printTable(cells: readonly Cell[]): void {
   )
   for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`)
   process.stdout.write(
-    `\nxS = ratio to nginx static, xB = ratio to the bare handler (same size, same run). median of ${ROUNDS} interleaved rounds of ${SECONDS} s (256 MiB: 3 rounds of 5 s) per cell after ${WARMUP_SECONDS} s warm-up;\n` +
+    `\nxS = ratio to nginx static, xB = ratio to the bare handler (same size, same run). median of ${ROUNDS} interleaved rounds of ${SECONDS} s (256 MiB: 3 rounds of 5 s) per cell after ${START_WARMUP_SECONDS} s of 1 KiB load at start and ${WARMUP_SECONDS} s warm-up per size;\n` +
       'core0 = nginx workers + the Node process + Redis (gateways only), all pinned to core 0; wrk on core 1.\n',
   )
 }
