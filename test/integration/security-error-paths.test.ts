@@ -363,6 +363,31 @@ t.test(
   },
 )
 
+t.test(
+  'a bug after a session read from the cache: 500 from the error handler, no X-Accel, no file',
+  async (t) => {
+    // The cached path finishes the decision in a callback, outside Fastify's promise handling:
+    // its errors must still reach the error handler. Served once first, so the cache holds it.
+    const path = '/download/reports/q1.pdf'
+    const first = await rawGet(gw.port, path, { cookie: aliceCookie })
+    t.equal(first.status, 200, 'alice may read it')
+    for (const acl of ['throw', 'throw-value', 'bogus-policy'] as const) {
+      for (const hook of ['none', 'early-accel', 'raw-accel'] as const) {
+        const before = gw.cachedReads()
+        const headers: Record<string, string> = { cookie: aliceCookie, 'x-chaos-acl': acl }
+        if (hook !== 'none') headers['x-chaos-hook'] = hook
+        const res = await rawGet(gw.port, path, headers)
+        t.equal(gw.cachedReads(), before + 1, `${acl}, hook ${hook}: answered from the session cache`)
+        t.equal(res.status, 500, `${acl}, hook ${hook}: the error handler's 500`)
+        t.same(accelOn(res), [], `${acl}, hook ${hook}: no X-Accel header`)
+        t.same(leaked(res), [], `${acl}, hook ${hook}: no protected bytes`)
+      }
+    }
+    const line = gw.logs().findLast((l) => l.msg === 'decision')
+    t.equal(line?.code, 'GW_ERR_INTERNAL', 'the decision line says why')
+  },
+)
+
 t.test('a store that never answers: no reply from the gateway, 504 from nginx, never the file', async (t) => {
   const direct = rawGet(
     gw.port,
