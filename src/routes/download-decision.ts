@@ -1,5 +1,7 @@
 // The download decision, apart from how it is answered: the raw request target and the Cookie
 // header in, an outcome out. Data flows one way: raw path -> canonical path -> identity -> ACL.
+// Synchronous steps around the one session read, which the route makes in between: from the
+// client cache by callback when it can, through the store's get() otherwise (finishWithStore).
 // Kept apart from the route (routes/download.ts) so what is decided can be read, and tested, apart
 // from how the reply is written.
 import type { FastifyError } from 'fastify'
@@ -110,6 +112,7 @@ export function finishDownloadDecision(
   o: DownloadDecisionOptions,
 ): DownloadOutcome {
   const identity = identityFromStored(stored, o.identity)
+  // A known user is never refused as anonymous: the reason passed with it goes unused.
   return identity.ok
     ? decideFor(p.canonical, identity.identity, 'GW_ERR_NO_SESSION', o)
     : decideFor(p.canonical, ANONYMOUS, identity.reason, o)

@@ -97,7 +97,8 @@ export class SessionCache {
    * async functions was a measurable share of a cached answer: false when the session is not
    * cached (ask Redis now); otherwise true, and `answer` is called once, one event-loop turn later
    * (see the header), with the session, or undefined if it may no longer be answered from memory.
-   * `answer` must not throw: it runs in a batch with other requests' answers.
+   * `answer` must not throw: it runs in a batch with other requests' answers, and in that batch's
+   * async context, not the caller's (AsyncResource.bind it where AsyncLocalStorage matters).
    */
   lookupLater(sessionId: string, answer: (data: SessionData | undefined) => void): boolean {
     if (!this.#entries.has(sessionId)) return false
