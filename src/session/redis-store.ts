@@ -105,12 +105,9 @@ export class RedisSessionStore implements SessionStore {
   async get(sessionId: string): Promise<SessionData | null> {
     const cache = this.#cache
     if (cache?.usable) {
-      try {
-        const hit = await cache.lookup(sessionId)
-        if (hit !== undefined) return hit
-      } catch (err) {
-        throw new StoreUnavailableError(err)
-      }
+      // Never rejects: it only waits for the turn and reads memory.
+      const hit = await cache.lookup(sessionId)
+      if (hit !== undefined) return hit
     }
     const fill = cache?.beginFill(sessionId)
     let json: string | null
