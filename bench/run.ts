@@ -23,6 +23,7 @@ import { freePort } from '../test/harness/ports.js'
 import { childPids, sleep } from '../test/harness/process.js'
 import { type RedisServer, startRedis } from '../test/harness/redis.js'
 import { benchAclFiles } from './acl-rules.js'
+import { busyShare, coreTicks } from './core-ticks.js'
 import {
   cpuMicros,
   type Pinned,
@@ -80,6 +81,9 @@ interface Cell {
   readonly mibps: number
   readonly nodeUs: number | undefined
   readonly core0Us: number
+  /** Share of the round each core was busy, whatever ran on it (softirq included), 0 to 1. */
+  readonly core0Busy: number
+  readonly core1Busy: number
   readonly peakRssMiB: number | undefined
   /** 256 MiB only: how far RSS rose above its lowest point so far during the run (sampleRssRise). */
   readonly rssRiseMiB: number | undefined
@@ -276,7 +280,10 @@ async function main(): Promise<void> {
           // The peak alone cannot tell growth from garbage V8 still holds from earlier sizes: at
           // 256 MiB the rise above RSS's own low point is sampled too (the RSS target).
           const rise = s.node && size.bytes === 256 * MiB ? sampleRssRise(s.node.pid) : undefined
+          const coresBefore = [coreTicks(SERVER_CPU), coreTicks(LOAD_CPU)] as const
           const w = await run(s, Math.max(SECONDS, size.minSeconds))
+          const core0Busy = busyShare(coresBefore[0], coreTicks(SERVER_CPU))
+          const core1Busy = busyShare(coresBefore[1], coreTicks(LOAD_CPU))
           const riseKiB = rise?.stop().riseKiB
           const peak = rss?.stop()
           const core0 = pids.reduce((sum, pid, i) => sum + cpuMicros(pid) - (cpuBefore[i] as number), 0)
@@ -288,6 +295,8 @@ async function main(): Promise<void> {
             mibps: w.bytes / MiB / w.seconds,
             nodeUs: s.node ? (cpuMicros(s.node.pid) - nodeBefore) / w.requests : undefined,
             core0Us: core0 / w.requests,
+            core0Busy,
+            core1Busy,
             peakRssMiB: peak === undefined ? undefined : peak / 1024,
             rssRiseMiB: riseKiB === undefined ? undefined : riseKiB / 1024,
           })
@@ -432,6 +441,7 @@ function printTable(cells: readonly Cell[]): void {
     'MiB/s',
     'node us/req',
     'core0 us/req',
+    'busy core0|core1 %',
     'node peak RSS MiB',
     'req/s xS|xB',
     'p50 xS|xB',
@@ -456,6 +466,7 @@ function printTable(cells: readonly Cell[]): void {
       c.mibps.toFixed(0),
       c.nodeUs === undefined ? '-' : c.nodeUs.toFixed(1),
       c.core0Us.toFixed(1),
+      `${Math.round(c.core0Busy * 100)}|${Math.round(c.core1Busy * 100)}`,
       c.peakRssMiB === undefined ? '-' : c.peakRssMiB.toFixed(1),
       both((x) => x.rps),
       both((x) => x.wrk.p50Us),
@@ -475,7 +486,9 @@ function printTable(cells: readonly Cell[]): void {
   for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`)
   process.stdout.write(
     `\nxS = ratio to nginx static, xB = ratio to the bare handler (same size, same run). median of ${ROUNDS} interleaved rounds of ${SECONDS} s (256 MiB: 3 rounds of 5 s) per cell after ${START_WARMUP_SECONDS} s of 1 KiB load at start and ${WARMUP_SECONDS} s warm-up per size;\n` +
-      'core0 = nginx workers + the Node process + Redis (gateways only), all pinned to core 0; wrk on core 1.\n',
+      'core0 = nginx workers + the Node process + Redis (gateways only), all pinned to core 0; wrk on core 1.\n' +
+      'busy = share of the round each whole core was busy (/proc/stat, softirq included: loopback TCP runs there); a core near 100 limits that setup;\n' +
+      'where neither is, waiting did (wake-ups between the processes), not CPU time.\n',
   )
 }
 
