@@ -65,6 +65,24 @@ function safeKill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Every tool a benchmark needs, checked before anything starts, with the command that installs it. */
+export function checkTools(command: string): void {
+  const missing = ['wrk', 'taskset', 'redis-server'].filter(
+    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
+  )
+  if (
+    spawnSync('sh', ['-c', 'command -v nginx || test -x /usr/sbin/nginx'], { stdio: 'ignore' }).status !== 0
+  ) {
+    missing.push('nginx')
+  }
+  if (missing.length > 0) {
+    process.stderr.write(
+      `${command} needs ${missing.join(', ')} on PATH.\nOn Debian: apt-get install -y wrk nginx-light redis-server util-linux\n`,
+    )
+    process.exit(2)
+  }
+}
+
 /** Pins this process (all its threads, `taskset -a`) to `cpu`, off the servers' core. */
 export function pinSelf(cpu: string): void {
   const r = spawnSync('taskset', ['-a', '-p', '-c', cpu, String(process.pid)], { stdio: 'ignore' })

@@ -11,20 +11,19 @@
 // Run: npm run bench  (BENCH_SECONDS=n: measured seconds per cell, default 2; BENCH_ROUNDS=n: rounds,
 // default 5; BENCH_WARMUP_SECONDS=n: the warm-up of every setup before anything is measured,
 // default 5)
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createClient } from 'redis'
-import { SessionCookieVerifier } from '../src/session/signed-cookie.js'
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
 import { childPids, sleep } from '../test/harness/process.js'
-import { type RedisServer, startRedis } from '../test/harness/redis.js'
+import { startRedis } from '../test/harness/redis.js'
 import { benchAclFiles } from './acl-rules.js'
 import { busyShare, coreTicks } from './core-ticks.js'
+import { gatewayYaml, INTERNAL_PREFIX, waitHttp, writeSession, writeSized } from './gateway-setup.js'
 import {
+  checkTools,
   cpuMicros,
   type Pinned,
   pinSelf,
@@ -33,6 +32,7 @@ import {
   sampleRssRise,
   spawnPinned,
 } from './processes.js'
+import { ratioSummary } from './rounds.js'
 import { runWrk, type WrkResult, writeReporter } from './wrk.js'
 
 const SERVER_CPU = '0'
@@ -51,7 +51,6 @@ const WARMUP_SECONDS = 1
 // 3), so its first rounds after a 1 s warm-up measured a process still compiling.
 const START_WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_WARMUP_SECONDS ?? 5))
 const SECRET = randomBytes(32).toString('base64url')
-const INTERNAL_PREFIX = '_protected'
 const ACL_RULES = 1_000
 const MiB = 1024 * 1024
 
@@ -89,26 +88,8 @@ interface Cell {
   readonly rssRiseMiB: number | undefined
 }
 
-/** Every tool the run needs, checked before anything starts, with the command that installs it. */
-function checkTools(): void {
-  const missing = ['wrk', 'taskset', 'redis-server'].filter(
-    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
-  )
-  if (
-    spawnSync('sh', ['-c', 'command -v nginx || test -x /usr/sbin/nginx'], { stdio: 'ignore' }).status !== 0
-  ) {
-    missing.push('nginx')
-  }
-  if (missing.length > 0) {
-    process.stderr.write(
-      `npm run bench needs ${missing.join(', ')} on PATH.\nOn Debian: apt-get install -y wrk nginx-light redis-server util-linux\n`,
-    )
-    process.exit(2)
-  }
-}
-
 async function main(): Promise<void> {
-  checkTools()
+  checkTools('npm run bench')
   pinSelf(LOAD_CPU)
   const root = projectRoot()
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-'))
@@ -124,7 +105,7 @@ async function main(): Promise<void> {
 
     const redis = await startRedis({ cpuList: SERVER_CPU })
     stops.push(() => redis.stop())
-    const cookie = await writeSession(redis)
+    const cookie = await writeSession(redis.url, SECRET)
 
     const node = (name: string, script: string, args: string[], env?: NodeJS.ProcessEnv) => {
       const p = spawnPinned(
@@ -166,7 +147,7 @@ async function main(): Promise<void> {
       [streamPort, stream],
       ...gateways.map((g) => [g.port, g.proc] as const),
     ] as const)
-      await waitHttp(port, proc)
+      await waitHttp(port, proc, proc.name.startsWith('gateway'))
 
     const staticPort = await freePort()
     const nginxFor = async (upstreamPort: number, extra?: string) => {
@@ -333,36 +314,6 @@ async function main(): Promise<void> {
   }
 }
 
-function gatewayYaml(filesRoot: string, redisUrl: string, clientCache: boolean): string {
-  return `server:
-  host: 127.0.0.1
-  log_level: info
-delivery:
-  mode: x-accel
-  files_root: ${filesRoot}
-  internal_prefix: ${INTERNAL_PREFIX}
-  route_prefix: /download/
-session:
-  store: redis
-  cookie_name: sessionId
-  cookie_prefix: ""
-  user_id_field: user.id
-  groups_field: user.groups
-  redis:
-    url: ${redisUrl}
-    key_prefix: "sess:"
-    connect_timeout_ms: 2000
-    command_timeout_ms: 500
-    client_cache: ${clientCache}
-login:
-  enabled: false
-acl:
-  paths: [acl.d]
-  default: deny
-  watch: false
-`
-}
-
 function staticServer(port: number, filesRoot: string): string {
   return `    server {
         listen 127.0.0.1:${port};
@@ -376,52 +327,6 @@ function staticServer(port: number, filesRoot: string): string {
             open_file_cache_valid 1s;
         }
     }`
-}
-
-/** A session as the main app would write it, and the signed cookie that names it. */
-async function writeSession(redis: RedisServer): Promise<string> {
-  const id = randomBytes(24).toString('base64url')
-  const client = createClient({ url: redis.url })
-  await client.connect()
-  try {
-    const expires = new Date(Date.now() + 3600_000).toISOString()
-    const session = {
-      cookie: { originalMaxAge: 3600_000, expires, httpOnly: true, path: '/' },
-      user: { id: 'bench-user', groups: ['staff', 'bench'] },
-    }
-    await client.set(`sess:${id}`, JSON.stringify(session), { EX: 3600 })
-  } finally {
-    await client.close()
-  }
-  const signed = new SessionCookieVerifier([SECRET], '').sign(id)
-  return `theme=dark; sessionId=${encodeURIComponent(signed)}; _ga=GA1.2.3456`
-}
-
-async function writeSized(file: string, bytes: number): Promise<void> {
-  const chunk = randomBytes(Math.min(bytes, MiB))
-  const fh = await open(file, 'w')
-  try {
-    for (let written = 0; written < bytes; written += chunk.length) await fh.write(chunk)
-  } finally {
-    await fh.close()
-  }
-}
-
-async function waitHttp(port: number, proc: Pinned): Promise<void> {
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    if (proc.exited()) throw new Error(`${proc.name} exited during start (see its log)`)
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`)
-      await res.arrayBuffer()
-      // The bare servers have no /healthz (404); the gateway says 200 once Redis answers.
-      if (res.status === 200 || (res.status === 404 && !proc.name.startsWith('gateway'))) return
-    } catch {
-      // not listening yet
-    }
-    await sleep(50)
-  }
-  throw new Error(`${proc.name} did not start within 15 s`)
 }
 
 async function checkServes(s: Setup, cookie: string, file: string, bytes: number): Promise<void> {
@@ -502,11 +407,8 @@ function printTargets(
     const rounds = roundsBySize.get(size)
     const ra = rounds?.get(a) ?? []
     const rb = rounds?.get(b) ?? []
-    const ratios = ra.map((c, i) => f(c) / f(rb[i] as Cell)).sort((x, y) => x - y)
     return {
-      median: ratios[Math.floor(ratios.length / 2)] ?? 0,
-      min: ratios[0] ?? 0,
-      max: ratios.at(-1) ?? 0,
+      ...ratioSummary(ra.map(f), rb.map(f)),
       // wrk counts error answers (a fast 503, say) as requests: such a round proves nothing.
       roundsWithErrors: [...ra, ...rb].filter((c) => c.wrk.errors > 0).length,
     }

@@ -1,0 +1,97 @@
+// What a benchmark needs to run a real gateway: its config (x-accel, Redis sessions, the bench's
+// ACL folder), a session in Redis with the cookie that names it, files of a given size, and a wait
+// until a server answers. Shared by the full benchmark (run.ts) and the A/B comparison
+// (side-by-side.ts), so both measure the same gateway.
+import { randomBytes } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import { createClient } from 'redis'
+import { SessionCookieVerifier } from '../src/session/signed-cookie.js'
+import { sleep } from '../test/harness/process.js'
+import type { Pinned } from './processes.js'
+
+export const INTERNAL_PREFIX = '_protected'
+const MiB = 1024 * 1024
+
+/** The gateway's config; the ACL files are expected in `acl.d` beside it. */
+export function gatewayYaml(filesRoot: string, redisUrl: string, clientCache: boolean): string {
+  return `server:
+  host: 127.0.0.1
+  log_level: info
+delivery:
+  mode: x-accel
+  files_root: ${filesRoot}
+  internal_prefix: ${INTERNAL_PREFIX}
+  route_prefix: /download/
+session:
+  store: redis
+  cookie_name: sessionId
+  cookie_prefix: ""
+  user_id_field: user.id
+  groups_field: user.groups
+  redis:
+    url: ${redisUrl}
+    key_prefix: "sess:"
+    connect_timeout_ms: 2000
+    command_timeout_ms: 500
+    client_cache: ${clientCache}
+login:
+  enabled: false
+acl:
+  paths: [acl.d]
+  default: deny
+  watch: false
+`
+}
+
+/**
+ * A session as the main app would write it, and the Cookie header a browser would send with it:
+ * the signed session cookie among the site's other cookies.
+ */
+export async function writeSession(redisUrl: string, secret: string): Promise<string> {
+  const id = randomBytes(24).toString('base64url')
+  const client = createClient({ url: redisUrl })
+  await client.connect()
+  try {
+    const expires = new Date(Date.now() + 3600_000).toISOString()
+    const session = {
+      cookie: { originalMaxAge: 3600_000, expires, httpOnly: true, path: '/' },
+      user: { id: 'bench-user', groups: ['staff', 'bench'] },
+    }
+    await client.set(`sess:${id}`, JSON.stringify(session), { EX: 3600 })
+  } finally {
+    await client.close()
+  }
+  const signed = new SessionCookieVerifier([secret], '').sign(id)
+  return `theme=dark; sessionId=${encodeURIComponent(signed)}; _ga=GA1.2.3456`
+}
+
+/** A file of `bytes` random bytes. */
+export async function writeSized(file: string, bytes: number): Promise<void> {
+  const chunk = randomBytes(Math.min(bytes, MiB))
+  const fh = await open(file, 'w')
+  try {
+    for (let written = 0; written < bytes; written += chunk.length) await fh.write(chunk)
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * Waits until the server on `port` answers: a gateway with 200 on /healthz (once Redis answers),
+ * the bare servers, which have no /healthz, with 404.
+ */
+export async function waitHttp(port: number, proc: Pinned, isGateway: boolean): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    if (proc.exited()) throw new Error(`${proc.name} exited during start (see its log)`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`)
+      await res.arrayBuffer()
+      if (res.status === 200 || (res.status === 404 && !isGateway)) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(50)
+  }
+  throw new Error(`${proc.name} did not start within 15 s`)
+}
