@@ -1,0 +1,200 @@
+// A/B comparison of gateway builds: the tool behind the README's "side by side" figures.
+//
+// `npm run bench` measures setups one after another, and this machine's speed drifts by 10-30%
+// within seconds, so a change worth 2-3% of the gateway's CPU disappears in its noise. Here every
+// build runs at once instead: each behind its own nginx, all pinned to the servers' core with one
+// Redis, each loaded by its own wrk from the load generator's core at the same time. A drift then
+// slows every build alike, and what is compared is the Node CPU each build spends per download.
+//
+// Usage: npm run bench:ab -- <build> <build> [...]
+//   <build>  a project folder holding a built dist/src/server.js (a git worktree after `npm run
+//            build`, say), a path to server.js itself, or `bare` for the bare X-Accel handler
+// The first build is the reference: every other one is reported as its ratio to it, round by
+// round, then the median and range of those ratios. The builds start their load in turn, first
+// one then another, so none is always first. Give the same build twice to see the noise floor
+// (A/A). BENCH_AB_ROUNDS (default 10), BENCH_AB_SECONDS (per round, default 3),
+// BENCH_AB_WARMUP_SECONDS (default 8), BENCH_AB_CACHE=off (session cache off).
+
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
+import { freePort } from '../test/harness/ports.js'
+import { startRedis } from '../test/harness/redis.js'
+import { benchAclFiles } from './acl-rules.js'
+import { gatewayYaml, INTERNAL_PREFIX, waitHttp, writeSession, writeSized } from './gateway-setup.js'
+import { checkTools, cpuMicros, type Pinned, pinSelf, spawnPinned } from './processes.js'
+import { ratioSummary } from './rounds.js'
+import { runWrk, writeReporter } from './wrk.js'
+
+const SERVER_CPU = '0'
+const LOAD_CPU = '1'
+const ROUNDS = Math.max(1, Number(process.env.BENCH_AB_ROUNDS ?? 10))
+const SECONDS = Math.max(1, Number(process.env.BENCH_AB_SECONDS ?? 3))
+const WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_AB_WARMUP_SECONDS ?? 8))
+const CLIENT_CACHE = process.env.BENCH_AB_CACHE !== 'off'
+const ACL_RULES = 1_000
+/** Split between the builds, so the core sees as many connections as in `npm run bench`. */
+const TOTAL_CONNECTIONS = 64
+const FILE = 'bench/1k.bin'
+
+interface Build {
+  readonly label: string
+  readonly script: string
+  readonly isGateway: boolean
+}
+
+interface Running extends Build {
+  readonly proc: Pinned
+  readonly nginx: NginxServer
+}
+
+/** What one round measured for one build. */
+interface Sample {
+  readonly rps: number
+  readonly nodeUs: number
+}
+
+function parseBuild(arg: string, index: number): Build {
+  const label = `#${index + 1} ${arg}`
+  if (arg === 'bare') {
+    return { label, script: join(projectRoot(), 'dist/bench/bare-handler.js'), isGateway: false }
+  }
+  const script = arg.endsWith('.js') ? resolve(arg) : resolve(arg, 'dist/src/server.js')
+  if (!existsSync(script)) throw new Error(`${arg}: no ${script} (build it first: npm run build)`)
+  return { label, script, isGateway: true }
+}
+
+async function main(): Promise<void> {
+  const builds = process.argv.slice(2).map(parseBuild)
+  if (builds.length < 2) {
+    process.stderr.write('usage: npm run bench:ab -- <build> <build> [...] (see bench/side-by-side.ts)\n')
+    process.exit(2)
+  }
+  checkTools('npm run bench:ab')
+  pinSelf(LOAD_CPU)
+  const dir = await mkdtemp(join(tmpdir(), 'gw-bench-ab-'))
+  const stops: (() => Promise<void>)[] = []
+  try {
+    const filesRoot = join(dir, 'files')
+    await mkdir(join(filesRoot, 'bench'), { recursive: true })
+    await writeSized(join(filesRoot, FILE), 1024)
+    await mkdir(join(dir, 'acl.d'))
+    for (const [name, text] of Object.entries(benchAclFiles(ACL_RULES, 'bench')))
+      await writeFile(join(dir, 'acl.d', name), text)
+    const reporter = await writeReporter(dir)
+    const redis = await startRedis({ cpuList: SERVER_CPU })
+    stops.push(() => redis.stop())
+    const secret = randomBytes(32).toString('base64url')
+    const cookie = await writeSession(redis.url, secret)
+    const config = join(dir, 'gateway.yaml')
+    await writeFile(config, gatewayYaml(filesRoot, redis.url, CLIENT_CACHE))
+
+    const running: Running[] = []
+    for (const [i, build] of builds.entries()) {
+      const port = await freePort()
+      const name = `build-${i + 1}`
+      const proc = spawnPinned(
+        name,
+        SERVER_CPU,
+        process.execPath,
+        build.isGateway ? [build.script] : [build.script, String(port), INTERNAL_PREFIX],
+        join(dir, `${name}.log`),
+        {
+          ...process.env,
+          GATEWAY_CONFIG: config,
+          GATEWAY_PORT: String(port),
+          GATEWAY_SESSION_SECRETS: secret,
+          GATEWAY_LOG_LEVEL: 'info',
+        },
+      )
+      stops.push(() => proc.stop())
+      await waitHttp(port, proc, build.isGateway)
+      const nginx = await startNginx({
+        gatewayPort: port,
+        filesRoot,
+        internalPrefix: INTERNAL_PREFIX,
+        cpuList: SERVER_CPU,
+        accessLog: false,
+      })
+      stops.push(() => nginx.stop())
+      const res = await fetch(`${nginx.baseUrl}/download/${FILE}`, { headers: { cookie } })
+      const body = Buffer.from(await res.arrayBuffer())
+      if (res.status !== 200 || body.length !== 1024)
+        throw new Error(`${build.label}: ${FILE} answered ${res.status} with ${body.length} bytes`)
+      running.push({ ...build, proc, nginx })
+    }
+
+    const connections = Math.max(1, Math.floor(TOTAL_CONNECTIONS / running.length))
+    // Every build under load at once; `first` is the build whose wrk starts first.
+    const loadAll = (seconds: number, first: number) => {
+      const order = running.map((_, i) => running[(first + i) % running.length] as Running)
+      return Promise.all(
+        order.map(async (b) => {
+          const before = cpuMicros(b.proc.pid)
+          const w = await runWrk({
+            url: `${b.nginx.baseUrl}/download/${FILE}`,
+            connections,
+            seconds,
+            cookie,
+            reporter,
+            cpu: LOAD_CPU,
+          })
+          if (w.errors > 0) throw new Error(`${b.label}: wrk saw ${w.errors} errors`)
+          const sample: Sample = {
+            rps: w.requests / w.seconds,
+            nodeUs: (cpuMicros(b.proc.pid) - before) / w.requests,
+          }
+          return [b, sample] as const
+        }),
+      ).then((pairs) => running.map((b) => (pairs.find(([p]) => p === b) as (typeof pairs)[number])[1]))
+    }
+
+    if (WARMUP_SECONDS > 0) await loadAll(WARMUP_SECONDS, 0)
+    const rounds: Sample[][] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const samples = await loadAll(SECONDS, round % running.length)
+      rounds.push(samples)
+      process.stderr.write(
+        `  round ${round + 1}: ${samples
+          .map((s, i) => `${i + 1}: ${Math.round(s.rps)} req/s ${s.nodeUs.toFixed(1)} us`)
+          .join(' | ')}\n`,
+      )
+    }
+    printSummary(running, rounds)
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function printSummary(running: readonly Running[], rounds: readonly Sample[][]): void {
+  const column = (i: number) => rounds.map((r) => r[i] as Sample)
+  const reference = column(0)
+  process.stdout.write(
+    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${Math.max(1, Math.floor(TOTAL_CONNECTIONS / running.length))} connections each), 1 KiB, session cache ${CLIENT_CACHE ? 'on' : 'off'}.\n` +
+      `Reference: ${running[0]?.label}\n`,
+  )
+  for (const [i, b] of running.entries()) {
+    if (i === 0) continue
+    const cpu = ratioSummary(
+      column(i).map((s) => s.nodeUs),
+      reference.map((s) => s.nodeUs),
+    )
+    const rps = ratioSummary(
+      column(i).map((s) => s.rps),
+      reference.map((s) => s.rps),
+    )
+    process.stdout.write(
+      `  ${b.label}: Node CPU per download ${cpu.median.toFixed(2)}x the reference [${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)}], ` +
+        `req/s ${rps.median.toFixed(2)}x [${rps.min.toFixed(2)}-${rps.max.toFixed(2)}]\n`,
+    )
+  }
+  process.stdout.write(
+    'Below 1 is less CPU. Builds loaded at once share one core, so their req/s depend on each other; CPU per download is the figure to compare.\n',
+  )
+}
+
+await main()
