@@ -3,10 +3,12 @@
 // until a server answers. Shared by the full benchmark (run.ts) and the A/B comparison
 // (side-by-side.ts), so both measure the same gateway.
 import { randomBytes } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { mkdir, open, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createClient } from 'redis'
 import { SessionCookieVerifier } from '../src/session/signed-cookie.js'
 import { sleep } from '../test/harness/process.js'
+import { benchAclFiles } from './acl-rules.js'
 import type { Pinned } from './processes.js'
 
 export const INTERNAL_PREFIX = '_protected'
@@ -41,6 +43,13 @@ acl:
   default: deny
   watch: false
 `
+}
+
+/** The rule set gatewayYaml expects: `rules` rules in `dir`/acl.d, the bench folder among them. */
+export async function writeAclFolder(dir: string, rules: number): Promise<void> {
+  await mkdir(join(dir, 'acl.d'))
+  for (const [name, text] of Object.entries(benchAclFiles(rules, 'bench')))
+    await writeFile(join(dir, 'acl.d', name), text)
 }
 
 /**

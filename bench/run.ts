@@ -19,9 +19,15 @@ import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx
 import { freePort } from '../test/harness/ports.js'
 import { childPids, sleep } from '../test/harness/process.js'
 import { startRedis } from '../test/harness/redis.js'
-import { benchAclFiles } from './acl-rules.js'
 import { busyShare, coreTicks } from './core-ticks.js'
-import { gatewayYaml, INTERNAL_PREFIX, waitHttp, writeSession, writeSized } from './gateway-setup.js'
+import {
+  gatewayYaml,
+  INTERNAL_PREFIX,
+  waitHttp,
+  writeAclFolder,
+  writeSession,
+  writeSized,
+} from './gateway-setup.js'
 import {
   checkTools,
   cpuMicros,
@@ -98,9 +104,7 @@ async function main(): Promise<void> {
     const filesRoot = join(dir, 'files')
     await mkdir(join(filesRoot, 'bench'), { recursive: true })
     for (const s of SIZES) await writeSized(join(filesRoot, s.file), s.bytes)
-    await mkdir(join(dir, 'acl.d'))
-    for (const [name, text] of Object.entries(benchAclFiles(ACL_RULES, 'bench')))
-      await writeFile(join(dir, 'acl.d', name), text)
+    await writeAclFolder(dir, ACL_RULES)
     const reporter = await writeReporter(dir)
 
     const redis = await startRedis({ cpuList: SERVER_CPU })

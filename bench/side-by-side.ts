@@ -23,8 +23,7 @@ import { join, resolve } from 'node:path'
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
 import { startRedis } from '../test/harness/redis.js'
-import { benchAclFiles } from './acl-rules.js'
-import { gatewayYaml, INTERNAL_PREFIX, waitHttp, writeSession, writeSized } from './gateway-setup.js'
+import * as setup from './gateway-setup.js'
 import { checkTools, cpuMicros, type Pinned, pinSelf, spawnPinned } from './processes.js'
 import { ratioSummary } from './rounds.js'
 import { runWrk, writeReporter } from './wrk.js'
@@ -80,17 +79,15 @@ async function main(): Promise<void> {
   try {
     const filesRoot = join(dir, 'files')
     await mkdir(join(filesRoot, 'bench'), { recursive: true })
-    await writeSized(join(filesRoot, FILE), 1024)
-    await mkdir(join(dir, 'acl.d'))
-    for (const [name, text] of Object.entries(benchAclFiles(ACL_RULES, 'bench')))
-      await writeFile(join(dir, 'acl.d', name), text)
+    await setup.writeSized(join(filesRoot, FILE), 1024)
+    await setup.writeAclFolder(dir, ACL_RULES)
     const reporter = await writeReporter(dir)
     const redis = await startRedis({ cpuList: SERVER_CPU })
     stops.push(() => redis.stop())
     const secret = randomBytes(32).toString('base64url')
-    const cookie = await writeSession(redis.url, secret)
+    const cookie = await setup.writeSession(redis.url, secret)
     const config = join(dir, 'gateway.yaml')
-    await writeFile(config, gatewayYaml(filesRoot, redis.url, CLIENT_CACHE))
+    await writeFile(config, setup.gatewayYaml(filesRoot, redis.url, CLIENT_CACHE))
 
     const running: Running[] = []
     for (const [i, build] of builds.entries()) {
@@ -100,7 +97,7 @@ async function main(): Promise<void> {
         name,
         SERVER_CPU,
         process.execPath,
-        build.isGateway ? [build.script] : [build.script, String(port), INTERNAL_PREFIX],
+        build.isGateway ? [build.script] : [build.script, String(port), setup.INTERNAL_PREFIX],
         join(dir, `${name}.log`),
         {
           ...process.env,
@@ -111,11 +108,11 @@ async function main(): Promise<void> {
         },
       )
       stops.push(() => proc.stop())
-      await waitHttp(port, proc, build.isGateway)
+      await setup.waitHttp(port, proc, build.isGateway)
       const nginx = await startNginx({
         gatewayPort: port,
         filesRoot,
-        internalPrefix: INTERNAL_PREFIX,
+        internalPrefix: setup.INTERNAL_PREFIX,
         cpuList: SERVER_CPU,
         accessLog: false,
       })
