@@ -35,9 +35,13 @@ const SECONDS = Math.max(1, Number(process.env.BENCH_AB_SECONDS ?? 3))
 const WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_AB_WARMUP_SECONDS ?? 8))
 const CLIENT_CACHE = process.env.BENCH_AB_CACHE !== 'off'
 const ACL_RULES = 1_000
-/** Split between the builds, so the core sees as many connections as in `npm run bench`. */
 const TOTAL_CONNECTIONS = 64
 const FILE = 'bench/1k.bin'
+
+/** Split between the builds, so the core sees as many connections as in `npm run bench`. */
+function connectionsEach(builds: number): number {
+  return Math.max(1, Math.floor(TOTAL_CONNECTIONS / builds))
+}
 
 interface Build {
   readonly label: string
@@ -124,29 +128,34 @@ async function main(): Promise<void> {
       running.push({ ...build, proc, nginx })
     }
 
-    const connections = Math.max(1, Math.floor(TOTAL_CONNECTIONS / running.length))
-    // Every build under load at once; `first` is the build whose wrk starts first.
-    const loadAll = (seconds: number, first: number) => {
-      const order = running.map((_, i) => running[(first + i) % running.length] as Running)
-      return Promise.all(
-        order.map(async (b) => {
-          const before = cpuMicros(b.proc.pid)
-          const w = await runWrk({
-            url: `${b.nginx.baseUrl}/download/${FILE}`,
-            connections,
-            seconds,
-            cookie,
-            reporter,
-            cpu: LOAD_CPU,
+    const connections = connectionsEach(running.length)
+    const measure = async (b: Running, seconds: number): Promise<Sample> => {
+      const before = cpuMicros(b.proc.pid)
+      const w = await runWrk({
+        url: `${b.nginx.baseUrl}/download/${FILE}`,
+        connections,
+        seconds,
+        cookie,
+        reporter,
+        cpu: LOAD_CPU,
+      })
+      // wrk counts error answers (a fast 503, say) as requests: such a round proves nothing.
+      if (w.errors > 0) throw new Error(`${b.label}: wrk saw ${w.errors} errors`)
+      return { rps: w.requests / w.seconds, nodeUs: (cpuMicros(b.proc.pid) - before) / w.requests }
+    }
+    // Every build under load at once, their wrk started in turn from build `first` on; the samples
+    // come back in the builds' own order.
+    const loadAll = async (seconds: number, first: number): Promise<Sample[]> => {
+      const samples: Sample[] = []
+      await Promise.all(
+        running.map((_, k) => {
+          const i = (first + k) % running.length
+          return measure(running[i] as Running, seconds).then((sample) => {
+            samples[i] = sample
           })
-          if (w.errors > 0) throw new Error(`${b.label}: wrk saw ${w.errors} errors`)
-          const sample: Sample = {
-            rps: w.requests / w.seconds,
-            nodeUs: (cpuMicros(b.proc.pid) - before) / w.requests,
-          }
-          return [b, sample] as const
         }),
-      ).then((pairs) => running.map((b) => (pairs.find(([p]) => p === b) as (typeof pairs)[number])[1]))
+      )
+      return samples
     }
 
     if (WARMUP_SECONDS > 0) await loadAll(WARMUP_SECONDS, 0)
@@ -171,7 +180,7 @@ function printSummary(running: readonly Running[], rounds: readonly Sample[][]):
   const column = (i: number) => rounds.map((r) => r[i] as Sample)
   const reference = column(0)
   process.stdout.write(
-    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${Math.max(1, Math.floor(TOTAL_CONNECTIONS / running.length))} connections each), 1 KiB, session cache ${CLIENT_CACHE ? 'on' : 'off'}.\n` +
+    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${connectionsEach(running.length)} connections each), 1 KiB, session cache ${CLIENT_CACHE ? 'on' : 'off'}.\n` +
       `Reference: ${running[0]?.label}\n`,
   )
   for (const [i, b] of running.entries()) {
