@@ -85,6 +85,25 @@ export async function writeSized(file: string, bytes: number): Promise<void> {
   }
 }
 
+/** The gateway's environment: its config, port and secret, and the decision line at `info`. */
+export function gatewayEnv(config: string, port: number, secret: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    GATEWAY_CONFIG: config,
+    GATEWAY_PORT: String(port),
+    GATEWAY_SESSION_SECRETS: secret,
+    GATEWAY_LOG_LEVEL: 'info',
+  }
+}
+
+/** Throws unless `url` answers 200 with exactly `bytes` bytes: nothing is timed before that. */
+export async function checkServes(name: string, url: string, cookie: string, bytes: number): Promise<void> {
+  const res = await fetch(url, { headers: { cookie } })
+  const body = Buffer.from(await res.arrayBuffer())
+  if (res.status !== 200 || body.length !== bytes)
+    throw new Error(`${name}: ${url} answered ${res.status} with ${body.length} bytes`)
+}
+
 /**
  * Waits until the server on `port` answers: a gateway with 200 on /healthz (once Redis answers),
  * the bare servers, which have no /healthz, with 404.

@@ -21,6 +21,8 @@ import { childPids, sleep } from '../test/harness/process.js'
 import { startRedis } from '../test/harness/redis.js'
 import { busyShare, coreTicks } from './core-ticks.js'
 import {
+  checkServes,
+  gatewayEnv,
   gatewayYaml,
   INTERNAL_PREFIX,
   waitHttp,
@@ -137,13 +139,12 @@ async function main(): Promise<void> {
       // BENCH_CPU_PROF=<dir>: each gateway writes a V8 CPU profile there when it stops.
       const prof = process.env.BENCH_CPU_PROF
       const script = join(root, 'dist/src/server.js')
-      const proc = node(name, prof ? '--cpu-prof' : script, prof ? ['--cpu-prof-dir', prof, script] : [], {
-        ...process.env,
-        GATEWAY_CONFIG: config,
-        GATEWAY_PORT: String(port),
-        GATEWAY_SESSION_SECRETS: SECRET,
-        GATEWAY_LOG_LEVEL: 'info',
-      })
+      const proc = node(
+        name,
+        prof ? '--cpu-prof' : script,
+        prof ? ['--cpu-prof-dir', prof, script] : [],
+        gatewayEnv(config, port, SECRET),
+      )
       gateways.push({ name, port, proc })
     }
     for (const [port, proc] of [
@@ -214,7 +215,7 @@ async function main(): Promise<void> {
     const roundOrder = [...setups].sort((a, b) => ROUND_ORDER.indexOf(a.name) - ROUND_ORDER.indexOf(b.name))
 
     // Every setup must answer the real bytes before anything is timed.
-    for (const s of setups) await checkServes(s, cookie, SIZES[0].file, SIZES[0].bytes)
+    for (const s of setups) await checkServes(s.name, s.base + SIZES[0].file, cookie, SIZES[0].bytes)
 
     const idleStart = new Map(gateways.map((g) => [g.name, rssKiB(g.proc.pid)]))
     if (START_WARMUP_SECONDS > 0)
@@ -331,13 +332,6 @@ function staticServer(port: number, filesRoot: string): string {
             open_file_cache_valid 1s;
         }
     }`
-}
-
-async function checkServes(s: Setup, cookie: string, file: string, bytes: number): Promise<void> {
-  const res = await fetch(s.base + file, { headers: { cookie } })
-  const body = Buffer.from(await res.arrayBuffer())
-  if (res.status !== 200 || body.length !== bytes)
-    throw new Error(`${s.name}: ${file} answered ${res.status} with ${body.length} bytes`)
 }
 
 function printTable(cells: readonly Cell[]): void {

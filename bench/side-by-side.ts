@@ -103,13 +103,7 @@ async function main(): Promise<void> {
         process.execPath,
         build.isGateway ? [build.script] : [build.script, String(port), setup.INTERNAL_PREFIX],
         join(dir, `${name}.log`),
-        {
-          ...process.env,
-          GATEWAY_CONFIG: config,
-          GATEWAY_PORT: String(port),
-          GATEWAY_SESSION_SECRETS: secret,
-          GATEWAY_LOG_LEVEL: 'info',
-        },
+        setup.gatewayEnv(config, port, secret),
       )
       stops.push(() => proc.stop())
       await setup.waitHttp(port, proc, build.isGateway)
@@ -121,10 +115,7 @@ async function main(): Promise<void> {
         accessLog: false,
       })
       stops.push(() => nginx.stop())
-      const res = await fetch(`${nginx.baseUrl}/download/${FILE}`, { headers: { cookie } })
-      const body = Buffer.from(await res.arrayBuffer())
-      if (res.status !== 200 || body.length !== 1024)
-        throw new Error(`${build.label}: ${FILE} answered ${res.status} with ${body.length} bytes`)
+      await setup.checkServes(build.label, `${nginx.baseUrl}/download/${FILE}`, cookie, 1024)
       running.push({ ...build, proc, nginx })
     }
 
