@@ -8,21 +8,27 @@
 //
 // Usage: npm run bench:ab -- <build> <build> [...]
 //   <build>  a project folder holding a built dist/src/server.js (a git worktree after `npm run
-//            build`, say), a path to server.js itself, or `bare` for the bare X-Accel handler
+//            build`, say), a path to server.js itself, or `bare` for the bare X-Accel handler.
+//            A project folder runs behind nginx rendered from its own template, so a change to
+//            the nginx side is a build too; the others behind this project's template.
 // The first build is the reference: every other one is reported as its ratio to it, round by
 // round, then the median and range of those ratios. The builds start their load in turn, first
 // one then another, so none is always first. Give the same build twice to see the noise floor
 // (A/A). BENCH_AB_ROUNDS (default 10), BENCH_AB_SECONDS (per round, default 3),
-// BENCH_AB_WARMUP_SECONDS (default 8), BENCH_AB_CACHE=off (session cache off).
+// BENCH_AB_WARMUP_SECONDS (default 8), BENCH_AB_CACHE=off (session cache off),
+// BENCH_AB_HEADERS=browser (each request also carries a desktop browser's headers).
+// Printed per build: Node CPU and its nginx's CPU per download, and req/s.
 
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
+import { type NginxServer, projectRoot, startNginx, TEMPLATE_PATH } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
+import { childPids } from '../test/harness/process.js'
 import { startRedis } from '../test/harness/redis.js'
+import { BROWSER_HEADERS } from './browser-headers.js'
 import * as setup from './gateway-setup.js'
 import { checkTools, cpuMicros, type Pinned, pinSelf, spawnPinned } from './processes.js'
 import { ratioSummary } from './rounds.js'
@@ -34,6 +40,7 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_AB_ROUNDS ?? 10))
 const SECONDS = Math.max(1, Number(process.env.BENCH_AB_SECONDS ?? 3))
 const WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_AB_WARMUP_SECONDS ?? 8))
 const CLIENT_CACHE = process.env.BENCH_AB_CACHE !== 'off'
+const EXTRA_HEADERS = process.env.BENCH_AB_HEADERS === 'browser' ? BROWSER_HEADERS : []
 const ACL_RULES = 1_000
 const TOTAL_CONNECTIONS = 64
 const FILE = 'bench/1k.bin'
@@ -47,27 +54,39 @@ interface Build {
   readonly label: string
   readonly script: string
   readonly isGateway: boolean
+  /** The nginx template the build runs behind: a project folder's own, else this project's. */
+  readonly template: string
 }
 
 interface Running extends Build {
   readonly proc: Pinned
   readonly nginx: NginxServer
+  readonly nginxWorkers: readonly number[]
 }
 
 /** What one round measured for one build. */
 interface Sample {
   readonly rps: number
   readonly nodeUs: number
+  /** CPU of the build's nginx workers per download: what the build's reply costs nginx. */
+  readonly nginxUs: number
 }
 
 function parseBuild(arg: string, index: number): Build {
   const label = `#${index + 1} ${arg}`
   if (arg === 'bare') {
-    return { label, script: join(projectRoot(), 'dist/bench/bare-handler.js'), isGateway: false }
+    return {
+      label,
+      script: join(projectRoot(), 'dist/bench/bare-handler.js'),
+      isGateway: false,
+      template: TEMPLATE_PATH,
+    }
   }
-  const script = arg.endsWith('.js') ? resolve(arg) : resolve(arg, 'dist/src/server.js')
+  const isScript = arg.endsWith('.js')
+  const script = isScript ? resolve(arg) : resolve(arg, 'dist/src/server.js')
   if (!existsSync(script)) throw new Error(`${arg}: no ${script} (build it first: npm run build)`)
-  return { label, script, isGateway: true }
+  const own = resolve(arg, 'nginx/templates/download.conf.template')
+  return { label, script, isGateway: true, template: !isScript && existsSync(own) ? own : TEMPLATE_PATH }
 }
 
 async function main(): Promise<void> {
@@ -113,26 +132,34 @@ async function main(): Promise<void> {
         internalPrefix: setup.INTERNAL_PREFIX,
         cpuList: SERVER_CPU,
         accessLog: false,
+        templatePath: build.template,
       })
       stops.push(() => nginx.stop())
       await setup.checkServes(build.label, `${nginx.baseUrl}/download/${FILE}`, cookie, 1024)
-      running.push({ ...build, proc, nginx })
+      running.push({ ...build, proc, nginx, nginxWorkers: childPids(nginx.pid) })
     }
 
     const connections = connectionsEach(running.length)
+    const nginxCpu = (b: Running) => b.nginxWorkers.reduce((sum, pid) => sum + cpuMicros(pid), 0)
     const measure = async (b: Running, seconds: number): Promise<Sample> => {
       const before = cpuMicros(b.proc.pid)
+      const nginxBefore = nginxCpu(b)
       const w = await runWrk({
         url: `${b.nginx.baseUrl}/download/${FILE}`,
         connections,
         seconds,
         cookie,
+        headers: EXTRA_HEADERS,
         reporter,
         cpu: LOAD_CPU,
       })
       // wrk counts error answers (a fast 503, say) as requests: such a round proves nothing.
       if (w.errors > 0) throw new Error(`${b.label}: wrk saw ${w.errors} errors`)
-      return { rps: w.requests / w.seconds, nodeUs: (cpuMicros(b.proc.pid) - before) / w.requests }
+      return {
+        rps: w.requests / w.seconds,
+        nodeUs: (cpuMicros(b.proc.pid) - before) / w.requests,
+        nginxUs: (nginxCpu(b) - nginxBefore) / w.requests,
+      }
     }
     // Every build under load at once, their wrk started in turn from build `first` on; the samples
     // come back in the builds' own order.
@@ -156,7 +183,10 @@ async function main(): Promise<void> {
       rounds.push(samples)
       process.stderr.write(
         `  round ${round + 1}: ${samples
-          .map((s, i) => `${i + 1}: ${Math.round(s.rps)} req/s ${s.nodeUs.toFixed(1)} us`)
+          .map(
+            (s, i) =>
+              `${i + 1}: ${Math.round(s.rps)} req/s node ${s.nodeUs.toFixed(1)} us nginx ${s.nginxUs.toFixed(1)} us`,
+          )
           .join(' | ')}\n`,
       )
     }
@@ -171,7 +201,7 @@ function printSummary(running: readonly Running[], rounds: readonly Sample[][]):
   const column = (i: number) => rounds.map((r) => r[i] as Sample)
   const reference = column(0)
   process.stdout.write(
-    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${connectionsEach(running.length)} connections each), 1 KiB, session cache ${CLIENT_CACHE ? 'on' : 'off'}.\n` +
+    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${connectionsEach(running.length)} connections each), 1 KiB, session cache ${CLIENT_CACHE ? 'on' : 'off'}${EXTRA_HEADERS.length > 0 ? ', browser headers' : ''}.\n` +
       `Reference: ${running[0]?.label}\n`,
   )
   for (const [i, b] of running.entries()) {
@@ -180,12 +210,17 @@ function printSummary(running: readonly Running[], rounds: readonly Sample[][]):
       column(i).map((s) => s.nodeUs),
       reference.map((s) => s.nodeUs),
     )
+    const nginx = ratioSummary(
+      column(i).map((s) => s.nginxUs),
+      reference.map((s) => s.nginxUs),
+    )
     const rps = ratioSummary(
       column(i).map((s) => s.rps),
       reference.map((s) => s.rps),
     )
     process.stdout.write(
       `  ${b.label}: Node CPU per download ${cpu.median.toFixed(2)}x the reference [${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)}], ` +
+        `nginx CPU ${nginx.median.toFixed(2)}x [${nginx.min.toFixed(2)}-${nginx.max.toFixed(2)}], ` +
         `req/s ${rps.median.toFixed(2)}x [${rps.min.toFixed(2)}-${rps.max.toFixed(2)}]\n`,
     )
   }

@@ -37,6 +37,8 @@ export interface WrkRun {
   readonly connections: number
   readonly seconds: number
   readonly cookie: string | undefined
+  /** More request headers, `Name: value` each. */
+  readonly headers?: readonly string[]
   readonly reporter: string
   readonly cpu: string
 }
@@ -54,6 +56,7 @@ export function runWrk(r: WrkRun): Promise<WrkResult> {
     '-s',
     r.reporter,
     ...(r.cookie ? ['-H', `Cookie: ${r.cookie}`] : []),
+    ...(r.headers ?? []).flatMap((h) => ['-H', h]),
     r.url,
   ]
   return new Promise((resolve, reject) => {

@@ -40,6 +40,8 @@ export interface NginxOptions {
   accessLog?: boolean
   /** More directives for the http block, after the download server (e.g. a baseline server). */
   extraHttpConfig?: string
+  /** Default the project's own (TEMPLATE_PATH); benchmarks give another build's. */
+  templatePath?: string
 }
 
 export interface NginxServer {
@@ -169,7 +171,10 @@ async function startOnce(opts: NginxOptions): Promise<NginxServer> {
       FILES_ROOT: opts.filesRoot.replace(/\/+$/, ''),
       INTERNAL_PREFIX: opts.internalPrefix ?? DEFAULT_INTERNAL_PREFIX,
     }
-    await writeFile(downloadConf, renderTemplate(await readFile(TEMPLATE_PATH, 'utf8'), vars))
+    await writeFile(
+      downloadConf,
+      renderTemplate(await readFile(opts.templatePath ?? TEMPLATE_PATH, 'utf8'), vars),
+    )
   }
 
   let proc: ReturnType<typeof spawnManaged> | undefined
