@@ -66,6 +66,36 @@ interface Chaos {
   hook: HookMode
 }
 
+// Each request names its failures in cookies (chaos-store, chaos-acl, chaos-hook) beside the
+// session cookie: the Cookie header is the one client header nginx forwards to the gateway, so the
+// same request works sent to the gateway directly and through nginx.
+const CHAOS_COOKIE = /(?:^|;\s*)chaos-(store|acl|hook)=([a-z0-9-]+)/g
+
+/**
+ * The Cookie header for a request: `cookie` (a session cookie, or anything a client might send)
+ * followed by the chaos cookies for every mode other than the default; undefined when empty.
+ */
+export function cookieWithChaos(
+  cookie: string | null | undefined,
+  modes: Partial<Chaos>,
+): string | undefined {
+  const parts = cookie ? [cookie] : []
+  if (modes.store && modes.store !== 'ok') parts.push(`chaos-store=${modes.store}`)
+  if (modes.acl && modes.acl !== 'real') parts.push(`chaos-acl=${modes.acl}`)
+  if (modes.hook && modes.hook !== 'none') parts.push(`chaos-hook=${modes.hook}`)
+  return parts.length > 0 ? parts.join('; ') : undefined
+}
+
+function chaosOf(cookieHeader: string | undefined): Chaos {
+  const named: Record<string, string> = {}
+  for (const m of (cookieHeader ?? '').matchAll(CHAOS_COOKIE)) named[m[1] as string] = m[2] as string
+  return {
+    store: pick(named.store, STORE_MODES, 'ok'),
+    acl: pick(named.acl, ACL_MODES, 'real'),
+    hook: pick(named.hook, HOOK_MODES, 'none'),
+  }
+}
+
 export interface ChaosGateway {
   port: number
   app: FastifyInstance
@@ -85,8 +115,8 @@ function pick<T extends string>(value: unknown, allowed: readonly T[], fallback:
 
 /**
  * Starts the chaos gateway in x-accel mode on a loopback port, files under `filesRoot`, sessions
- * in the Redis at `redisUrl`, SCENARIO_ACL rules and `usersYaml` logins. Headers `x-chaos-store`,
- * `x-chaos-acl` and `x-chaos-hook` choose the failure of each request.
+ * in the Redis at `redisUrl`, SCENARIO_ACL rules and `usersYaml` logins. Cookies made by
+ * cookieWithChaos choose the failure of each request.
  */
 export async function startChaosGateway(o: {
   filesRoot: string
@@ -183,11 +213,7 @@ export async function startChaosGateway(o: {
   const app = await prepared.build(store, acl)
   // Hooks added after the app's own: the accel guard's onSend runs before the throwing one.
   app.addHook('onRequest', (request, reply, done) => {
-    const chaos: Chaos = {
-      store: pick(request.headers['x-chaos-store'], STORE_MODES, 'ok'),
-      acl: pick(request.headers['x-chaos-acl'], ACL_MODES, 'real'),
-      hook: pick(request.headers['x-chaos-hook'], HOOK_MODES, 'none'),
-    }
+    const chaos = chaosOf(request.headers.cookie)
     // A careless plugin: X-Accel headers on every reply, before any decision, set through
     // Fastify's reply or written on Node's response behind its back.
     if (chaos.hook === 'early-accel') for (const [name, value] of EARLY_ACCEL) reply.header(name, value)

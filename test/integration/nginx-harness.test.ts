@@ -101,9 +101,18 @@ t.teardown(() => nginx.stop())
 
 const fetchRaw = (path: string, headers: Record<string, string> = {}) => rawGet(nginx.port, path, headers)
 
-/** The stand-in's record of the request that carried `X-Test-Tag: tag`. */
+// Requests are told apart at the stand-in by a cookie: of the client's own headers, nginx forwards
+// only Cookie to the gateway's locations.
+const TAG_COOKIE = 'test-tag='
+
+/** The header that tags a request for seenWithTag. */
+function tagged(tag: string): Record<string, string> {
+  return { Cookie: `${TAG_COOKIE}${encodeURIComponent(tag)}` }
+}
+
+/** The stand-in's record of the request that carried tagged(tag). */
 function seenWithTag(tag: string): Seen | undefined {
-  return seen.find((s) => s.headers['x-test-tag'] === tag)
+  return seen.find((s) => s.headers.cookie === `${TAG_COOKIE}${encodeURIComponent(tag)}`)
 }
 
 function header(res: RawResponse, name: string): string | undefined {
@@ -186,7 +195,7 @@ t.test('every other path is 404 and never reaches the gateway', async (t) => {
     '/download/../_protected/secret.txt',
   ]) {
     const tag = `other ${path}`
-    const res = await fetchRaw(path, { 'X-Test-Tag': tag })
+    const res = await fetchRaw(path, tagged(tag))
     t.equal(res.status, 404, path)
     t.notOk(res.body.includes(SECRET), `${path} has no file bytes`)
     t.equal(seenWithTag(tag), undefined, `${path} not proxied`)
@@ -202,7 +211,7 @@ t.test("the gateway's refusal reaches the client as the gateway wrote it", async
 t.test('the gateway receives the raw request URI and the proxy headers', async (t) => {
   for (const path of ['/download/a/../b', '/download/a/%2e%2e/b', '/download//double', '/download/a%2Fb']) {
     const tag = `raw ${path}`
-    await fetchRaw(path, { 'X-Test-Tag': tag, 'X-Forwarded-For': '203.0.113.9' })
+    await fetchRaw(path, { ...tagged(tag), 'X-Forwarded-For': '203.0.113.9' })
     const req = seenWithTag(tag)
     t.equal(req?.url, path, `${path} arrives as sent`)
     t.equal(req?.headers.host, 'localhost')
@@ -212,19 +221,49 @@ t.test('the gateway receives the raw request URI and the proxy headers', async (
   }
 })
 
+t.test("of the client's own headers, only the cookie reaches the gateway", async (t) => {
+  await rawRequest(
+    nginx.port,
+    'GET /download/secret.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n' +
+      'User-Agent: Mozilla/5.0\r\nAccept-Language: en\r\nReferer: https://example.com/\r\n' +
+      'X-Custom: 1\r\nAuthorization: Basic dTpw\r\nRange: bytes=0-3\r\nIf-None-Match: "x"\r\n' +
+      'Cookie: test-tag=only-cookie\r\nCookie: sid=abc\r\n\r\n',
+  )
+  const req = seen.find((s) => s.headers.cookie?.startsWith(`${TAG_COOKIE}only-cookie`))
+  t.ok(req, 'the request reached the gateway')
+  t.equal(req?.headers.cookie, `${TAG_COOKIE}only-cookie; sid=abc`, 'every Cookie header, joined')
+  for (const name of [
+    'user-agent',
+    'accept-language',
+    'referer',
+    'x-custom',
+    'authorization',
+    'range',
+    'if-none-match',
+  ]) {
+    t.equal(req?.headers[name], undefined, `${name} is not forwarded`)
+  }
+  const names = Object.keys(req?.headers ?? {}).sort()
+  t.same(
+    names,
+    ['cookie', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id'],
+    'nothing else arrives',
+  )
+})
+
 t.test('a request body sent to /download/ is not forwarded', async (t) => {
   const body = 'field=value&more=data'
   const sized = await rawGet(
     nginx.port,
     '/download/secret.txt',
-    { 'X-Test-Tag': 'body sized', 'Content-Length': String(body.length) },
+    { ...tagged('body sized'), 'Content-Length': String(body.length) },
     { method: 'POST', body },
   )
   t.equal(sized.status, 200, 'the download still works')
   const chunked = await rawGet(
     nginx.port,
     '/download/secret.txt',
-    { 'X-Test-Tag': 'body chunked', 'Transfer-Encoding': 'chunked' },
+    { ...tagged('body chunked'), 'Transfer-Encoding': 'chunked' },
     { method: 'POST', body: `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` },
   )
   t.equal(chunked.status, 200)
@@ -313,7 +352,7 @@ t.test('harness: parseResponse handles chunked, sized, close-delimited and 100 C
 t.test('harness: rawRequest sends the bytes unchanged and times out on silence', async (t) => {
   const res = await rawRequest(
     nginx.port,
-    'GET /download/a/../b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Test-Tag: verbatim\r\n\r\n',
+    'GET /download/a/../b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: test-tag=verbatim\r\n\r\n',
   )
   t.equal(res.status, 404)
   t.equal(seenWithTag('verbatim')?.url, '/download/a/../b')

@@ -3,7 +3,7 @@
 // real nginx no such reply ever turns into a file's bytes.
 //
 // The gateway is the real app (buildApp) with chaos dependencies (test/harness/chaos-gateway.ts):
-// each request picks, by header, a session store that is down, answers late (what the Redis
+// each request picks, by cookie, a session store that is down, answers late (what the Redis
 // store's command timeout produces), throws an Error or throws synchronously; an ACL whose
 // decide() throws an Error, a string, or an error carrying a 4xx status, or returns a policy with
 // a header-breaking Cache-Control; and test hooks that set every X-Accel header before any
@@ -23,6 +23,7 @@ import {
   ACCEL_HEADERS,
   type AclMode,
   type ChaosGateway,
+  cookieWithChaos,
   type HookMode,
   type StoreMode,
   startChaosGateway,
@@ -212,11 +213,8 @@ const PROTECTED = Object.entries(files).filter(([p]) => !p.startsWith('public/')
 
 function headersFor(c: Case, viaNginx: boolean): Record<string, string> {
   const h: Record<string, string> = {}
-  const cookie = c.randomCookie ?? cookies[c.subject]
+  const cookie = cookieWithChaos(c.randomCookie ?? cookies[c.subject], c)
   if (cookie) h.cookie = cookie
-  if (c.store !== 'ok') h['x-chaos-store'] = c.store
-  if (c.acl !== 'real') h['x-chaos-acl'] = c.acl
-  if (c.hook !== 'none') h['x-chaos-hook'] = c.hook
   // 3000 bytes at the slow rule's 1 KiB/s would take seconds: ask nginx for a small range.
   if (viaNginx && c.path.path === 'slow/big.bin') h.range = 'bytes=0-99'
   if (c.method !== 'GET' && c.method !== 'HEAD') h['content-length'] = '0'
@@ -324,7 +322,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
 const neverThroughNginx = rawGet(
   ngx.port,
   '/download/reports/q1.pdf',
-  { cookie: aliceCookie, 'x-chaos-store': 'never', 'x-chaos-hook': 'early-accel' },
+  { cookie: cookieWithChaos(aliceCookie, { store: 'never', hook: 'early-accel' }) as string },
   { timeoutMs: 30_000 },
 )
 
@@ -374,9 +372,9 @@ t.test(
     for (const acl of ['throw', 'throw-value', 'bogus-policy'] as const) {
       for (const hook of ['none', 'early-accel', 'raw-accel'] as const) {
         const before = gw.cachedReads()
-        const headers: Record<string, string> = { cookie: aliceCookie, 'x-chaos-acl': acl }
-        if (hook !== 'none') headers['x-chaos-hook'] = hook
-        const res = await rawGet(gw.port, path, headers)
+        const res = await rawGet(gw.port, path, {
+          cookie: cookieWithChaos(aliceCookie, { acl, hook }) as string,
+        })
         t.equal(gw.cachedReads(), before + 1, `${acl}, hook ${hook}: answered from the session cache`)
         t.equal(res.status, 500, `${acl}, hook ${hook}: the error handler's 500`)
         t.same(accelOn(res), [], `${acl}, hook ${hook}: no X-Accel header`)
@@ -392,7 +390,7 @@ t.test('a store that never answers: no reply from the gateway, 504 from nginx, n
   const direct = rawGet(
     gw.port,
     '/download/reports/q1.pdf',
-    { cookie: aliceCookie, 'x-chaos-store': 'never', 'x-chaos-hook': 'early-accel' },
+    { cookie: cookieWithChaos(aliceCookie, { store: 'never', hook: 'early-accel' }) as string },
     { timeoutMs: 1500 },
   )
   await t.rejects(
@@ -417,8 +415,8 @@ async function outageMatrix(t: Test, what: string): Promise<void> {
         for (const hook of ['none', 'early-accel', 'raw-accel'] as HookMode[])
           cases.push({ cookie: cookie ?? null, path, method, hook })
   await forEachLimit(cases, 16, async (c) => {
-    const headers: Record<string, string> = c.hook === 'none' ? {} : { 'x-chaos-hook': c.hook }
-    if (c.cookie) headers.cookie = c.cookie
+    const cookie = cookieWithChaos(c.cookie, { hook: c.hook })
+    const headers: Record<string, string> = cookie ? { cookie } : {}
     for (const port of [gw.port, ngx.port]) {
       const res = await rawGet(port, `/download/${c.path}`, headers, { method: c.method, timeoutMs: 10_000 })
       const where = `${port === gw.port ? 'gateway' : 'nginx'} ${c.method} ${c.path} ${c.cookie ? 'with' : 'without'} session, hook ${c.hook}`
