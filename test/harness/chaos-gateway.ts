@@ -1,8 +1,9 @@
 // The real app (buildApp) with dependencies that fail on request: a session store that is down,
 // throws, answers late or never, an ACL whose decide() throws, and test hooks that set X-Accel
-// headers early or fail after the route set them. Each request picks its failure with headers, so
-// one running gateway (with nginx in front, which forwards client headers) serves every case and
-// requests can run concurrently. The store behind the chaos is the real Redis store.
+// headers early or fail after the route set them. Each request picks its failure with cookies
+// (cookieWithChaos), so one running gateway (with nginx in front, which forwards the client's
+// Cookie header) serves every case and requests can run concurrently. The store behind the chaos
+// is the real Redis store.
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import type { FastifyInstance } from 'fastify'
 import type { Decision, RuleSet, Subject } from '../../src/acl/index.js'
