@@ -206,22 +206,14 @@ function printSummary(running: readonly Running[], rounds: readonly Sample[][]):
   )
   for (const [i, b] of running.entries()) {
     if (i === 0) continue
-    const cpu = ratioSummary(
-      column(i).map((s) => s.nodeUs),
-      reference.map((s) => s.nodeUs),
-    )
-    const nginx = ratioSummary(
-      column(i).map((s) => s.nginxUs),
-      reference.map((s) => s.nginxUs),
-    )
-    const rps = ratioSummary(
-      column(i).map((s) => s.rps),
-      reference.map((s) => s.rps),
-    )
+    // One figure of every round, this build's against the reference's, as "median [min-max]".
+    const ratio = (f: (s: Sample) => number) => {
+      const r = ratioSummary(column(i).map(f), reference.map(f))
+      return `${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}]`
+    }
     process.stdout.write(
-      `  ${b.label}: Node CPU per download ${cpu.median.toFixed(2)}x the reference [${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)}], ` +
-        `nginx CPU ${nginx.median.toFixed(2)}x [${nginx.min.toFixed(2)}-${nginx.max.toFixed(2)}], ` +
-        `req/s ${rps.median.toFixed(2)}x [${rps.min.toFixed(2)}-${rps.max.toFixed(2)}]\n`,
+      `  ${b.label}: Node CPU per download ${ratio((s) => s.nodeUs)} the reference's, ` +
+        `nginx CPU ${ratio((s) => s.nginxUs)}, req/s ${ratio((s) => s.rps)}\n`,
     )
   }
   process.stdout.write(
