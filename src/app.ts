@@ -4,10 +4,8 @@
 import fastifyFormbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { registerAccelGuard } from './accel-guard.js'
 import type { RuleSet } from './acl/index.js'
 import type { GatewayConfig } from './config/gateway-config.js'
-import { type DecisionWrite, recordDecision, registerDecisionLog } from './decision-log.js'
 import {
   GW_ERR_BAD_PATH,
   GW_ERR_BAD_REQUEST,
@@ -15,12 +13,15 @@ import {
   GW_ERR_METHOD,
   GW_ERR_NO_ROUTE,
   GW_ERR_STORE_UNAVAILABLE,
+  withFields,
 } from './errors.js'
+import { accelGuard } from './http/accel-guard.js'
+import { decisionLog } from './http/decision-log.js'
+import { refuse } from './http/refuse.js'
+import { downloadRoutes } from './http/routes/download.js'
+import { healthRoutes } from './http/routes/health.js'
+import { loginRoutes } from './http/routes/login.js'
 import type { LoginUser } from './login/users-file.js'
-import { registerDownloadRoute } from './routes/download.js'
-import { registerHealthRoute } from './routes/health.js'
-import { loginRoutes } from './routes/login.js'
-import { refuse } from './routes/refuse.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
 import { SessionCookieVerifier } from './session/signed-cookie.js'
 
@@ -35,8 +36,6 @@ export interface AppDeps {
 }
 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
-  // Set once the app exists; frameworkErrors below is configured before it does.
-  let writeDecision: DecisionWrite | undefined
   const app = Fastify({
     // No logger for Fastify itself. With one, Fastify adds 'finish' and 'error' listeners to every
     // response and builds bindings for a request logger even with request logging off: 5% of the
@@ -51,53 +50,48 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     bodyLimit: 16 * 1024,
     // Router-level failures (a malformed URL, bad UTF-8) still get our JSON refusal and a log line.
     frameworkErrors: (error, request, reply) => {
-      recordDecision(request, { code: 'GW_ERR_BAD_PATH', detail: error.code })
-      refuse(reply, new GW_ERR_BAD_PATH(error.code))
+      refuse(request, reply, withFields(new GW_ERR_BAD_PATH(error.code), { detail: error.code }))
       // Fastify answers these before routing, in a context without the app's hooks: onSend
       // (the decision log) never runs for them, so the line is written here or not at all.
-      writeDecision?.(request, reply)
+      app.writeDecision(request, reply)
     },
   })
 
-  writeDecision = registerDecisionLog(app, deps.logger)
-  registerAccelGuard(app, writeDecision)
+  // Order matters: the hooks and decorations first (every route depends on them), then routes.
+  await app.register(decisionLog, { logger: deps.logger })
+  await app.register(accelGuard)
   await app.register(fastifyFormbody)
 
   app.setErrorHandler((error: Error, request, reply) => {
     if (error instanceof StoreUnavailableError) {
-      recordDecision(request, { code: 'GW_ERR_STORE_UNAVAILABLE', detail: error.message })
-      return refuse(reply, new GW_ERR_STORE_UNAVAILABLE(), { 'retry-after': '1' })
+      return refuse(request, reply, withFields(new GW_ERR_STORE_UNAVAILABLE(), { detail: error.message }))
     }
     const status = (error as { statusCode?: number }).statusCode
     const code = (error as { code?: unknown }).code
     // Only Fastify's own client errors (an unparseable login body, a body too large) keep their
     // 4xx; anything else that throws is a bug whatever status it carries, and answers 500.
     if (status && status >= 400 && status < 500 && typeof code === 'string' && code.startsWith('FST_ERR_')) {
-      recordDecision(request, { code, detail: error.message })
-      return refuse(reply, Object.assign(new GW_ERR_BAD_REQUEST(), { statusCode: status }))
+      // Fastify's own code goes to the line's detail: the reply keeps ours.
+      const refusal = withFields(new GW_ERR_BAD_REQUEST(), { detail: `${code}: ${error.message}` })
+      return refuse(request, reply, Object.assign(refusal, { statusCode: status }))
     }
     deps.logger.error({ reqId: request.id, err: error }, 'unexpected error')
-    recordDecision(request, { code: 'GW_ERR_INTERNAL' })
-    return refuse(reply, new GW_ERR_INTERNAL())
+    return refuse(request, reply, new GW_ERR_INTERNAL())
   })
   app.setNotFoundHandler((request, reply) => {
     // Methods Fastify does not route (PROPFIND, MKCOL, ...) land here: under the download prefix
     // they are still a wrong method, not a missing file.
-    if (request.url.startsWith(config.delivery.routePrefix)) {
-      recordDecision(request, { code: 'GW_ERR_METHOD' })
-      return refuse(reply, new GW_ERR_METHOD(), { allow: 'GET, HEAD' })
-    }
-    recordDecision(request, { code: 'GW_ERR_NO_ROUTE' })
-    return refuse(reply, new GW_ERR_NO_ROUTE())
+    if (request.url.startsWith(config.delivery.routePrefix))
+      return refuse(request, reply, new GW_ERR_METHOD())
+    return refuse(request, reply, new GW_ERR_NO_ROUTE())
   })
 
   const s = config.session
-  registerDownloadRoute(app, {
+  await app.register(downloadRoutes, {
     routePrefix: config.delivery.routePrefix,
     mode: config.delivery.mode,
     internalPrefix: config.delivery.internalPrefix,
     filesRoot: deps.realFilesRoot,
-    writeDecision,
     cookieName: s.cookieName,
     acl: deps.acl,
     identity: {
@@ -107,7 +101,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
       groupsField: s.groupsField,
     },
   })
-  registerHealthRoute(app, deps.store, () => deps.acl.current.ruleCount)
+  await app.register(healthRoutes, { store: deps.store, ruleCount: () => deps.acl.current.ruleCount })
   if (config.login.enabled && deps.users) {
     await app.register(loginRoutes, {
       users: deps.users,

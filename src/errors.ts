@@ -1,39 +1,86 @@
 // Every refusal and failure the gateway can answer with, in one place. The code is what the
 // decision log line, the metrics and the client all see, so keep codes stable once released.
-import createError from '@fastify/error'
+//
+// A refusal is one value: an instance of one of these classes carries its code, its status, the
+// headers that always go with it, and (set by whoever refuses) the fields of its decision line.
+// http/refuse.ts records and answers it in one call, so no code string is written twice.
+// Adding a code: one line here, one row in the reason-code table of the docs (a test checks both).
+import createError, { type FastifyError, type FastifyErrorConstructor } from '@fastify/error'
+
+/** What a decision line says beside the code. Never a secret: no cookie, session id or token. */
+export interface DecisionFields {
+  readonly path?: string
+  readonly user?: string | null
+  readonly rule?: string | null
+  readonly detail?: string
+}
+
+/** A decision line's code and fields: what a handler decided, written once the reply is final. */
+export interface DecisionRecord extends DecisionFields {
+  readonly code: string
+}
+
+export interface GatewayError extends FastifyError {
+  /** Headers every reply with this code carries (Allow, Retry-After). */
+  readonly headers?: Readonly<Record<string, string>>
+  /** The decision line's fields, when the refuser knows more than the code. */
+  log?: DecisionFields
+}
+
+export type GatewayErrorClass = FastifyErrorConstructor & (new (...args: unknown[]) => GatewayError)
+
+function code(
+  name: string,
+  message: string,
+  status: number,
+  headers?: Record<string, string>,
+): GatewayErrorClass {
+  const ErrorClass = createError(name, message, status) as GatewayErrorClass
+  // On the prototype: one frozen object shared by every instance, nothing copied per refusal.
+  if (headers) Object.defineProperty(ErrorClass.prototype, 'headers', { value: Object.freeze(headers) })
+  return ErrorClass
+}
+
+/** `error` with its decision line's fields; returns it, for `return refusal(new X(), {...})`. */
+export function withFields<E extends GatewayError>(error: E, fields: DecisionFields): E {
+  error.log = fields
+  return error
+}
 
 // Request path problems: answered before any session or ACL work.
-export const GW_ERR_BAD_PATH = createError('GW_ERR_BAD_PATH', 'Bad download path (%s)', 400)
-export const GW_ERR_PATH_TOO_LONG = createError('GW_ERR_BAD_PATH', 'Download path too long', 414)
+export const GW_ERR_BAD_PATH = code('GW_ERR_BAD_PATH', 'Bad download path (%s)', 400)
+export const GW_ERR_PATH_TOO_LONG = code('GW_ERR_PATH_TOO_LONG', 'Download path too long', 414)
 // Anything the router itself rejects (a malformed URL) or a body it cannot parse.
-export const GW_ERR_BAD_REQUEST = createError('GW_ERR_BAD_REQUEST', 'Bad request', 400)
-export const GW_ERR_NO_ROUTE = createError('GW_ERR_NO_ROUTE', 'Not found', 404)
+export const GW_ERR_BAD_REQUEST = code('GW_ERR_BAD_REQUEST', 'Bad request', 400)
+export const GW_ERR_NO_ROUTE = code('GW_ERR_NO_ROUTE', 'Not found', 404)
 
 // Identity problems.
-export const GW_ERR_NO_SESSION = createError('GW_ERR_NO_SESSION', 'Login required', 401)
-export const GW_ERR_BAD_COOKIE = createError('GW_ERR_BAD_COOKIE', 'Login required', 401)
-export const GW_ERR_SESSION_UNKNOWN = createError('GW_ERR_SESSION_UNKNOWN', 'Login required', 401)
-export const GW_ERR_SESSION_EXPIRED = createError('GW_ERR_SESSION_EXPIRED', 'Login required', 401)
-export const GW_ERR_SESSION_NO_USER = createError('GW_ERR_SESSION_NO_USER', 'Login required', 401)
+export const GW_ERR_NO_SESSION = code('GW_ERR_NO_SESSION', 'Login required', 401)
+export const GW_ERR_BAD_COOKIE = code('GW_ERR_BAD_COOKIE', 'Login required', 401)
+export const GW_ERR_SESSION_UNKNOWN = code('GW_ERR_SESSION_UNKNOWN', 'Login required', 401)
+export const GW_ERR_SESSION_EXPIRED = code('GW_ERR_SESSION_EXPIRED', 'Login required', 401)
+export const GW_ERR_SESSION_NO_USER = code('GW_ERR_SESSION_NO_USER', 'Login required', 401)
 
 // Access decisions.
-export const GW_ERR_DENIED = createError('GW_ERR_DENIED', 'Forbidden', 403)
-export const GW_ERR_HIDDEN = createError('GW_ERR_HIDDEN', 'Not found', 404)
+export const GW_ERR_DENIED = code('GW_ERR_DENIED', 'Forbidden', 403)
+export const GW_ERR_HIDDEN = code('GW_ERR_HIDDEN', 'Not found', 404)
 
 // Direct (development) delivery only: the gateway itself looks at the file.
-export const GW_ERR_NOT_FOUND = createError('GW_ERR_NOT_FOUND', 'Not found', 404)
+export const GW_ERR_NOT_FOUND = code('GW_ERR_NOT_FOUND', 'Not found', 404)
 
 // Fail closed: when the session store cannot answer, nobody gets a file.
-export const GW_ERR_STORE_UNAVAILABLE = createError('GW_ERR_STORE_UNAVAILABLE', 'Service unavailable', 503)
+export const GW_ERR_STORE_UNAVAILABLE = code('GW_ERR_STORE_UNAVAILABLE', 'Service unavailable', 503, {
+  'retry-after': '1',
+})
 
 // Method and login.
-export const GW_ERR_METHOD = createError('GW_ERR_METHOD', 'Method not allowed', 405)
-export const GW_ERR_LOGIN_FAILED = createError('GW_ERR_LOGIN_FAILED', 'Invalid user name or password', 401)
-export const GW_ERR_LOGIN_BAD_REQUEST = createError(
+export const GW_ERR_METHOD = code('GW_ERR_METHOD', 'Method not allowed', 405, { allow: 'GET, HEAD' })
+export const GW_ERR_LOGIN_FAILED = code('GW_ERR_LOGIN_FAILED', 'Invalid user name or password', 401)
+export const GW_ERR_LOGIN_BAD_REQUEST = code(
   'GW_ERR_LOGIN_BAD_REQUEST',
   'username and password are required',
   400,
 )
 
 // A bug: logged with its stack, answered without details.
-export const GW_ERR_INTERNAL = createError('GW_ERR_INTERNAL', 'Internal error', 500)
+export const GW_ERR_INTERNAL = code('GW_ERR_INTERNAL', 'Internal error', 500)

@@ -3,9 +3,9 @@
 // for, and Fastify's pipeline (hook runner, a header object lower-cased name by name, then turned
 // back into a header block) cost 5% of the gateway's Node CPU per download (0.93-0.97 over 8
 // rounds, old and new side by side behind nginx on one core). It also keeps X-Accel headers out of
-// Fastify altogether, so the guard (accel-guard.ts) strips them from every reply Fastify sends.
+// Fastify altogether, so the guard (http/accel-guard.ts) strips them from every reply Fastify sends.
 import type { ServerResponse } from 'node:http'
-import { ACCEL_HEADERS } from '../accel-guard.js'
+import { ACCEL_HEADERS } from './accel-header-names.js'
 
 /**
  * Sends the 200 with `headers` (accelReplyHeaders: name/value pairs, Content-Length 0 among them,

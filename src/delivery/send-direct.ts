@@ -1,8 +1,6 @@
 // Direct delivery (development mode): the gateway streams the file itself, ranges included, with the
 // same headers it would give nginx. Production uses x-accel mode, where no byte passes through Node.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { GW_ERR_NOT_FOUND } from '../errors.js'
-import { refuse } from '../routes/refuse.js'
 import { resolveRange } from './byte-range.js'
 import { openServedFile } from './direct-file.js'
 
@@ -15,13 +13,8 @@ export async function sendDirect(
   headers: readonly string[],
 ): Promise<'sent' | 'not-found' | 'not-a-file' | 'symlink'> {
   const opened = await openServedFile(realRoot, segments)
-  if (!opened.ok) {
-    // Allowed, but nothing servable there: the decision becomes a 404 with its reason.
-    if (request.decision)
-      request.decision = { ...request.decision, code: 'GW_ERR_NOT_FOUND', detail: opened.reason }
-    refuse(reply, new GW_ERR_NOT_FOUND())
-    return opened.reason
-  }
+  // Allowed, but nothing servable there: nothing is sent, the caller refuses.
+  if (!opened.ok) return opened.reason
   const { handle, stats } = opened
   const size = stats.size
   const range = resolveRange(size, request.headers.range)

@@ -2,21 +2,22 @@
 // around the one store read of the download path, which the caller makes in between (with a
 // promise, or without one when the store answers from memory): which session the cookie names,
 // then who that stored session belongs to.
+import {
+  type GatewayErrorClass,
+  GW_ERR_BAD_COOKIE,
+  GW_ERR_NO_SESSION,
+  GW_ERR_SESSION_EXPIRED,
+  GW_ERR_SESSION_NO_USER,
+  GW_ERR_SESSION_UNKNOWN,
+} from '../errors.js'
 import type { Identity } from './session-identity.js'
 import { identityFromSession } from './session-identity.js'
 import type { SessionData, SessionStore } from './session-store.js'
 import { sessionExpiresAt } from './session-store.js'
 import type { SessionCookieVerifier } from './signed-cookie.js'
 
-export type NoIdentity = {
-  readonly ok: false
-  readonly reason:
-    | 'GW_ERR_NO_SESSION'
-    | 'GW_ERR_BAD_COOKIE'
-    | 'GW_ERR_SESSION_UNKNOWN'
-    | 'GW_ERR_SESSION_EXPIRED'
-    | 'GW_ERR_SESSION_NO_USER'
-}
+/** Why there is no identity: the 401 an anonymous refusal gets (one of the GW_ERR_* 401s). */
+export type NoIdentity = { readonly ok: false; readonly reason: GatewayErrorClass }
 
 export type IdentityResult = { readonly ok: true; readonly identity: Identity } | NoIdentity
 
@@ -41,15 +42,18 @@ export function sessionNamedBy(
   return verdict.reason === 'no-cookie' ? NO_SESSION : BAD_COOKIE
 }
 
-const NO_SESSION: NoIdentity = Object.freeze({ ok: false, reason: 'GW_ERR_NO_SESSION' })
-const BAD_COOKIE: NoIdentity = Object.freeze({ ok: false, reason: 'GW_ERR_BAD_COOKIE' })
+const NO_SESSION: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_NO_SESSION })
+const BAD_COOKIE: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_BAD_COOKIE })
+const UNKNOWN: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_UNKNOWN })
+const EXPIRED: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_EXPIRED })
+const NO_USER: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_NO_USER })
 
 /** Step two: who the session the store answered (null: none) belongs to, if it is still valid. */
 export function identityFromStored(data: SessionData | null, o: IdentityResolverOptions): IdentityResult {
-  if (data === null) return { ok: false, reason: 'GW_ERR_SESSION_UNKNOWN' }
+  if (data === null) return UNKNOWN
   const read = readSession(data, o)
-  if (read.expiresAt <= Date.now()) return { ok: false, reason: 'GW_ERR_SESSION_EXPIRED' }
-  if (read.identity === null) return { ok: false, reason: 'GW_ERR_SESSION_NO_USER' }
+  if (read.expiresAt <= Date.now()) return EXPIRED
+  if (read.identity === null) return NO_USER
   return { ok: true, identity: read.identity }
 }
 

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import { decisionWriter, msText, quote } from '../../src/decision-log.js'
+import { decisionWriter, msText, quote } from '../../src/http/decision-log.js'
 
 function capture(level = 'info') {
   let out = ''

@@ -1,11 +1,7 @@
 // GET/HEAD <route prefix><path>: the one decision this service exists for. The decision itself is
-// in download-decision.ts; this file answers it.
+// in src/decision/; this plugin answers it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type DecisionWrite, recordDecision, startDecision } from '../decision-log.js'
-import { accelReplyHeaders, downloadHeaderList } from '../delivery/accel-headers.js'
-import { sendAccel } from '../delivery/send-accel.js'
-import { sendDirect } from '../delivery/send-direct.js'
-import { GW_ERR_METHOD } from '../errors.js'
+import fp from 'fastify-plugin'
 import {
   beginDownloadDecision,
   type DownloadDecisionOptions,
@@ -13,19 +9,32 @@ import {
   finishDownloadDecision,
   finishWithStore,
   type PendingDecision,
-} from './download-decision.js'
-import { refuse } from './refuse.js'
+} from '../../decision/download-decision.js'
+import { accelReplyHeaders, downloadHeaderList } from '../../delivery/accel-headers.js'
+import { sendAccel } from '../../delivery/send-accel.js'
+import { sendDirect } from '../../delivery/send-direct.js'
+import { GW_ERR_METHOD, GW_ERR_NOT_FOUND, withFields } from '../../errors.js'
+import { type DecisionWrite, recordDecision, startDecision } from '../decision-log.js'
+import { refuse } from '../refuse.js'
 
 export interface DownloadRouteOptions extends DownloadDecisionOptions {
   readonly mode: 'x-accel' | 'direct'
   readonly internalPrefix: string
   /** Real path of the files root, for direct delivery. */
   readonly filesRoot: string
+}
+
+interface RouteContext extends DownloadRouteOptions {
   /** Writes the decision line of a reply sent outside Fastify's hooks (the allowed x-accel 200). */
   readonly writeDecision: DecisionWrite
 }
 
-export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOptions): void {
+export const downloadRoutes = fp<DownloadRouteOptions>(
+  async (app, options) => registerDownloadRoute(app, { ...options, writeDecision: app.writeDecision }),
+  { name: 'gateway-download-route', dependencies: ['gateway-decision-log', 'gateway-accel-guard'] },
+)
+
+function registerDownloadRoute(app: FastifyInstance, o: RouteContext): void {
   const url = `${o.routePrefix}*`
   app.route({ method: ['GET', 'HEAD'], url, handler: (request, reply) => handleDownload(request, reply, o) })
   // Every other method Fastify knows gets a clear 405 (the not-found handler takes the methods it
@@ -34,8 +43,7 @@ export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOpti
     method: app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD'),
     url,
     onRequest: (request, reply) => {
-      recordDecision(request, { code: 'GW_ERR_METHOD' })
-      refuse(reply, new GW_ERR_METHOD(), { allow: 'GET, HEAD' })
+      refuse(request, reply, new GW_ERR_METHOD())
     },
     handler: () => {
       throw new Error('unreachable: onRequest answers every request of this route')
@@ -51,7 +59,7 @@ export function registerDownloadRoute(app: FastifyInstance, o: DownloadRouteOpti
 function handleDownload(
   request: FastifyRequest,
   reply: FastifyReply,
-  o: DownloadRouteOptions,
+  o: RouteContext,
 ): Promise<unknown> | undefined {
   startDecision(request)
   const begun = beginDownloadDecision(request.raw.url as string, request.headers.cookie, o)
@@ -74,7 +82,7 @@ function handleDownload(
 function answerFromStore(
   request: FastifyRequest,
   reply: FastifyReply,
-  o: DownloadRouteOptions,
+  o: RouteContext,
   pending: PendingDecision,
 ): Promise<unknown> {
   return finishWithStore(pending, o).then((outcome) => answer(request, reply, o, outcome))
@@ -89,14 +97,14 @@ function failed(reply: FastifyReply, err: unknown): void {
 function answer(
   request: FastifyRequest,
   reply: FastifyReply,
-  o: DownloadRouteOptions,
+  o: RouteContext,
   outcome: DownloadOutcome,
 ): Promise<unknown> | undefined {
-  recordDecision(request, outcome.record)
   if (!outcome.allow) {
-    refuse(reply, outcome.error, outcome.headers)
+    refuse(request, reply, outcome.error)
     return undefined
   }
+  recordDecision(request, outcome.record)
   if (o.mode === 'direct') {
     // Recorded above, before sending: the decision line is written as the reply goes out.
     return sendDirect(
@@ -105,7 +113,12 @@ function answer(
       o.filesRoot,
       outcome.segments,
       downloadHeaderList(outcome.segments, outcome.policy),
-    ).then(() => reply)
+    ).then((sent) => {
+      // Allowed, but nothing servable there: the decision becomes a 404 with its reason.
+      if (sent !== 'sent')
+        refuse(request, reply, withFields(new GW_ERR_NOT_FOUND(), { ...outcome.record, detail: sent }))
+      return reply
+    })
   }
   sendAccel(reply.raw, accelReplyHeaders(o.internalPrefix, outcome.segments, outcome.policy))
   // Only once it is sent: had Node refused a header, the error handler's reply gets the line.

@@ -2,18 +2,16 @@
 // hook (accel-guard.ts), or the download route for the allowed x-accel 200 it writes itself, writes
 // it together with the status sent and the time taken. The cookie, session id and any secret never
 // appear: only the user id the session resolved to.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import pino from 'pino'
-
-export interface DecisionRecord {
-  code: string
-  path?: string
-  user?: string | null
-  rule?: string | null
-  detail?: string
-}
+import type { DecisionRecord } from '../errors.js'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Writes a request's decision line; for replies sent outside Fastify's hooks. */
+    writeDecision: DecisionWrite
+  }
   interface FastifyRequest {
     decision: DecisionRecord | null
     /** performance.now() when a handler began deciding; 0 for refusals made before any handler. */
@@ -34,12 +32,18 @@ export function recordDecision(request: FastifyRequest, record: DecisionRecord):
   request.decision = record
 }
 
-/** Decorates requests with their decision; returns the function that writes the line to `log`. */
-export function registerDecisionLog(app: FastifyInstance, log: pino.Logger): DecisionWrite {
-  app.decorateRequest('decision', null)
-  app.decorateRequest('decisionStart', 0)
-  return decisionWriter(log)
-}
+/**
+ * Decorates requests with their decision, and the app with the function that writes the line to
+ * `logger`. A plugin without encapsulation (fastify-plugin): the decorations must reach every route.
+ */
+export const decisionLog = fp<{ logger: pino.Logger }>(
+  async (app, { logger }) => {
+    app.decorateRequest('decision', null)
+    app.decorateRequest('decisionStart', 0)
+    app.decorate('writeDecision', decisionWriter(logger))
+  },
+  { name: 'gateway-decision-log' },
+)
 
 export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => void
 

@@ -1,21 +1,30 @@
 // GET /healthz: ready when the session store answers. Used by the container healthcheck and by
 // nginx operators; it says nothing about users or files.
 import type { FastifyInstance } from 'fastify'
+import { GW_ERR_STORE_UNAVAILABLE, withFields } from '../../errors.js'
+import type { SessionStore } from '../../session/session-store.js'
 import { recordDecision, startDecision } from '../decision-log.js'
-import type { SessionStore } from '../session/session-store.js'
+import { refuse } from '../refuse.js'
 
-export function registerHealthRoute(
+export interface HealthRouteOptions {
+  readonly store: SessionStore
+  readonly ruleCount: () => number
+}
+
+export async function healthRoutes(
   app: FastifyInstance,
-  store: SessionStore,
-  ruleCount: () => number,
-): void {
+  { store, ruleCount }: HealthRouteOptions,
+): Promise<void> {
   app.get('/healthz', async (request, reply) => {
     startDecision(request)
     try {
       await store.ping()
-    } catch {
-      recordDecision(request, { code: 'GW_ERR_STORE_UNAVAILABLE' })
-      return reply.code(503).header('cache-control', 'no-store').send({ status: 'store unavailable' })
+    } catch (err) {
+      return refuse(
+        request,
+        reply,
+        withFields(new GW_ERR_STORE_UNAVAILABLE(), { detail: (err as Error).message }),
+      )
     }
     recordDecision(request, { code: 'GW_HEALTHY' })
     return reply.header('cache-control', 'no-store').send({ status: 'ok', rules: ruleCount() })

@@ -2,23 +2,21 @@
 // header in, an outcome out. Data flows one way: raw path -> canonical path -> identity -> ACL.
 // Synchronous steps around the one session read, which the route makes in between: from the
 // client cache by callback when it can, through the store's get() otherwise (finishWithStore).
-// Kept apart from the route (routes/download.ts) so what is decided can be read, and tested, apart
-// from how the reply is written.
-import type { FastifyError } from 'fastify'
+// Kept apart from the route (http/routes/download.ts) so what is decided can be read, and tested,
+// apart from how the reply is written: nothing here knows Fastify.
 import type { RuleRef, RuleSet, Subject } from '../acl/index.js'
-import type { DecisionRecord } from '../decision-log.js'
 import type { DeliveryPolicy } from '../delivery/accel-headers.js'
 import {
-  GW_ERR_BAD_COOKIE,
+  type DecisionRecord,
+  type GatewayError,
+  type GatewayErrorClass,
   GW_ERR_BAD_PATH,
   GW_ERR_DENIED,
   GW_ERR_HIDDEN,
   GW_ERR_NO_SESSION,
   GW_ERR_PATH_TOO_LONG,
-  GW_ERR_SESSION_EXPIRED,
-  GW_ERR_SESSION_NO_USER,
-  GW_ERR_SESSION_UNKNOWN,
   GW_ERR_STORE_UNAVAILABLE,
+  withFields,
 } from '../errors.js'
 import { type CanonicalPath, canonicalizeRequestPath } from '../paths/canonical-path.js'
 import { readSentCookie } from '../session/cookie-header.js'
@@ -46,23 +44,13 @@ export type DownloadOutcome =
     }
   | {
       readonly allow: false
-      readonly record: DecisionRecord
-      readonly error: FastifyError
-      readonly headers?: Record<string, string>
+      /** The refusal, its decision line's fields on it (http/refuse.ts answers it). */
+      readonly error: GatewayError
     }
 
 type CanonicalOk = Extract<CanonicalPath, { ok: true }>
 
 const ANONYMOUS: Subject = Object.freeze({ user: null, groups: Object.freeze([]) as readonly string[] })
-
-// Why a request is anonymous decides which 401 it gets.
-const ANONYMOUS_REFUSALS = {
-  GW_ERR_NO_SESSION,
-  GW_ERR_BAD_COOKIE,
-  GW_ERR_SESSION_UNKNOWN,
-  GW_ERR_SESSION_EXPIRED,
-  GW_ERR_SESSION_NO_USER,
-} as const
 
 // `id@file:line` for logs, made once per rule rather than on every download.
 const ruleLabels = new WeakMap<RuleRef, string>()
@@ -93,12 +81,9 @@ export function beginDownloadDecision(
 ): DownloadOutcome | PendingDecision {
   const canonical = canonicalizeRequestPath(rawUrl, o.routePrefix)
   if (!canonical.ok) {
-    return {
-      allow: false,
-      record: { code: 'GW_ERR_BAD_PATH', detail: canonical.reason },
-      error:
-        canonical.reason === 'too-long' ? new GW_ERR_PATH_TOO_LONG() : new GW_ERR_BAD_PATH(canonical.reason),
-    }
+    const error =
+      canonical.reason === 'too-long' ? new GW_ERR_PATH_TOO_LONG() : new GW_ERR_BAD_PATH(canonical.reason)
+    return { allow: false, error: withFields(error, { detail: canonical.reason }) }
   }
   const named = sessionNamedBy(readSentCookie(cookieHeader, o.cookieName), o.identity)
   if (!named.ok) return decideFor(canonical, ANONYMOUS, named.reason, o)
@@ -114,7 +99,7 @@ export function finishDownloadDecision(
   const identity = identityFromStored(stored, o.identity)
   // A known user is never refused as anonymous: the reason passed with it goes unused.
   return identity.ok
-    ? decideFor(p.canonical, identity.identity, 'GW_ERR_NO_SESSION', o)
+    ? decideFor(p.canonical, identity.identity, GW_ERR_NO_SESSION, o)
     : decideFor(p.canonical, ANONYMOUS, identity.reason, o)
 }
 
@@ -132,12 +117,8 @@ export async function finishWithStore(
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err
     // Fail closed: without the store we cannot know who this is, so nobody gets a file.
-    return {
-      allow: false,
-      record: { code: 'GW_ERR_STORE_UNAVAILABLE', path: p.canonical.path, detail: err.message },
-      error: new GW_ERR_STORE_UNAVAILABLE(),
-      headers: { 'retry-after': '1' },
-    }
+    const error = withFields(new GW_ERR_STORE_UNAVAILABLE(), { path: p.canonical.path, detail: err.message })
+    return { allow: false, error }
   }
   return finishDownloadDecision(p, stored, o)
 }
@@ -146,7 +127,7 @@ export async function finishWithStore(
 function decideFor(
   canonical: CanonicalOk,
   subject: Subject,
-  anonymousReason: keyof typeof ANONYMOUS_REFUSALS,
+  anonymousReason: GatewayErrorClass,
   o: DownloadDecisionOptions,
 ): DownloadOutcome {
   const decision = o.acl.current.decide(canonical.aclPath, subject)
@@ -158,15 +139,7 @@ function decideFor(
     detail: decision.reason,
   }
   if (decision.allow) return { allow: true, record, segments: canonical.segments, policy: decision.policy }
-  if (decision.policy.refusal === 404) {
-    return { allow: false, record: { ...record, code: 'GW_ERR_HIDDEN' }, error: new GW_ERR_HIDDEN() }
-  }
-  if (subject.user === null) {
-    return {
-      allow: false,
-      record: { ...record, code: anonymousReason },
-      error: new ANONYMOUS_REFUSALS[anonymousReason](),
-    }
-  }
-  return { allow: false, record: { ...record, code: 'GW_ERR_DENIED' }, error: new GW_ERR_DENIED() }
+  const Refusal =
+    decision.policy.refusal === 404 ? GW_ERR_HIDDEN : subject.user === null ? anonymousReason : GW_ERR_DENIED
+  return { allow: false, error: withFields(new Refusal(), record) }
 }

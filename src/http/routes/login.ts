@@ -6,14 +6,14 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import type { FastifyInstance } from 'fastify'
+import { GW_ERR_LOGIN_BAD_REQUEST, GW_ERR_LOGIN_FAILED, withFields } from '../../errors.js'
+import { hashPassword, parsePasswordHash, verifyPassword } from '../../login/password-hash.js'
+import type { LoginUser } from '../../login/users-file.js'
+import { readPath, writePath } from '../../session/session-identity.js'
+import type { SessionStore } from '../../session/session-store.js'
+import { ttlSecondsFor } from '../../session/session-store.js'
 import { recordDecision, startDecision } from '../decision-log.js'
-import { GW_ERR_LOGIN_BAD_REQUEST, GW_ERR_LOGIN_FAILED } from '../errors.js'
-import { hashPassword, parsePasswordHash, verifyPassword } from '../login/password-hash.js'
-import type { LoginUser } from '../login/users-file.js'
-import { readPath, writePath } from '../session/session-identity.js'
-import type { SessionStore } from '../session/session-store.js'
-import { ttlSecondsFor } from '../session/session-store.js'
-import { refuse } from './refuse.js'
+import { refuse } from '../refuse.js'
 
 export interface LoginRoutesOptions {
   readonly users: ReadonlyMap<string, LoginUser>
@@ -77,14 +77,12 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
       username.length > 256 ||
       password.length > 1024
     ) {
-      recordDecision(request, { code: 'GW_ERR_LOGIN_BAD_REQUEST' })
-      return refuse(reply, new GW_ERR_LOGIN_BAD_REQUEST())
+      return refuse(request, reply, new GW_ERR_LOGIN_BAD_REQUEST())
     }
     const user = o.users.get(username)
     const matches = await verifyPassword(password, user?.hash ?? (decoyHash as NonNullable<typeof decoyHash>))
     if (!user || !matches) {
-      recordDecision(request, { code: 'GW_ERR_LOGIN_FAILED', user: username })
-      return refuse(reply, new GW_ERR_LOGIN_FAILED())
+      return refuse(request, reply, withFields(new GW_ERR_LOGIN_FAILED(), { user: username }))
     }
     // A fresh id on every login: a session id planted before login is worth nothing after it.
     await request.session.regenerate()
