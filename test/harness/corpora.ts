@@ -1,18 +1,17 @@
-// The shared public test corpora (traversal payloads, Content-Disposition vectors) live beside the
-// project, in ../shared/corpora/ relative to its root. A missing folder is an error, never a skip:
-// a security test that quietly runs on nothing proves nothing.
+// The public test corpora (traversal payloads, Content-Disposition vectors), vendored byte for byte
+// in test/fixtures/corpora/ with their licences and sources (see the README there). A missing file
+// is an error, never a skip: a security test that quietly runs on nothing proves nothing.
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-export const CORPORA_DIR = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
+const CORPORA_URL = new URL('../fixtures/corpora/', import.meta.url)
 
 /** The bytes of `relative` (e.g. `traversal/deep_traversal.txt`); throws when it is not there. */
 export function readCorpus(relative: string): Buffer {
-  const path = fileURLToPath(new URL(relative, new URL('../../../shared/corpora/', import.meta.url)))
+  const path = fileURLToPath(new URL(relative, CORPORA_URL))
   if (!existsSync(path)) {
     throw new Error(
-      `corpus ${relative} not found at ${path}: the shared corpora must sit in ../shared/corpora/ ` +
-        'beside the project root (see the security tests)',
+      `corpus ${relative} not found at ${path}: test/fixtures/corpora/ is part of the repository`,
     )
   }
   return readFileSync(path)

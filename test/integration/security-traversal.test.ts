@@ -1,4 +1,4 @@
-// Every traversal payload of the shared corpus (PayloadsAllTheThings' Intruder lists, about 23,000
+// Every traversal payload of the vendored corpus (PayloadsAllTheThings' Intruder lists, about 23,000
 // lines) against the real stack, in both delivery modes: x-accel (real nginx with the project's
 // template, the gateway, real Redis) and direct (the gateway alone, streaming the bytes itself).
 //

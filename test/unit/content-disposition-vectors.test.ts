@@ -1,4 +1,4 @@
-// formatContentDisposition against the shared vectors of jshttp/content-disposition v1.1.0 (its own
+// formatContentDisposition against the vendored vectors of jshttp/content-disposition v1.1.0 (its own
 // test file as data, 88 of the assertions being Julian Reschke's TC 2231 browser cases).
 //
 // How the vectors are used:
