@@ -32,7 +32,7 @@ export function downloadHeaderList(segments: readonly string[], policy: Delivery
   const fileName = segments[segments.length - 1] as string
   return [
     // Always explicit: an empty reply would otherwise carry no type, and nginx would keep whatever
-    // the gateway sent (NGINX-FACTS 2).
+    // the gateway sent (docs/nginx-behaviour.md §2).
     'content-type',
     contentTypeFor(fileName),
     'content-disposition',
@@ -44,9 +44,9 @@ export function downloadHeaderList(segments: readonly string[], policy: Delivery
 
 /**
  * The X-Accel-Redirect value. nginx splits at the first literal '?' and then percent-decodes once
- * (NGINX-FACTS 3), so every segment is percent-encoded: '?', '#', '%' and '+' in names survive, and
- * a name like '%2e%2e' reaches the disk as those literal characters. The value always starts with
- * '/<prefix>/', never '@' and never a relative path.
+ * (docs/nginx-behaviour.md §3), so every segment is percent-encoded: '?', '#', '%' and '+' in
+ * names survive, and a name like '%2e%2e' reaches the disk as those literal characters. The value
+ * always starts with '/<prefix>/', never '@' and never a relative path.
  */
 export function accelRedirectTarget(internalPrefix: string, segments: readonly string[]): string {
   let out = `/${internalPrefix}`

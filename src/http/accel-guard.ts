@@ -1,8 +1,8 @@
 // The last line of defence for X-Accel-Redirect. nginx delivers the file whatever status carries
-// the header, and Fastify keeps headers set before an error was thrown (docs/nginx-behaviour.md, section 1). The one
-// reply that may carry X-Accel headers, the allowed download, never passes through Fastify's reply
-// pipeline (delivery/send-accel.ts writes it on Node's response itself), so every reply Fastify
-// sends loses them here, whatever set them: no exception, no flag to get wrong.
+// the header, and Fastify keeps headers set before an error was thrown (docs/nginx-behaviour.md
+// §1). The one reply that may carry X-Accel headers, the allowed download, never passes through
+// Fastify's reply pipeline (delivery/send-accel.ts writes it on Node's response itself), so every
+// reply Fastify sends loses them here, whatever set them: no exception, no flag to get wrong.
 import fp from 'fastify-plugin'
 import { ACCEL_HEADERS } from '../delivery/accel-header-names.js'
 

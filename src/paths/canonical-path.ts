@@ -2,9 +2,9 @@
 //
 // Why by hand and from the raw URL: nginx forwards the request line untouched (proxy_pass without a
 // URI part), and Fastify's router would decode the wildcard for us, turning %2F into a separator and
-// %00 into NUL before we could see them (NGINX-FACTS 5). So we split on literal '/', decode each
-// segment exactly once, and refuse anything that is not a plain file name. Nothing here touches the
-// file system: the answer depends on the request alone.
+// %00 into NUL before we could see them (docs/nginx-behaviour.md §5). So we split on literal '/',
+// decode each segment exactly once, and refuse anything that is not a plain file name. Nothing here
+// touches the file system: the answer depends on the request alone.
 
 export type PathRefusal =
   | 'empty'

@@ -1,4 +1,4 @@
-// A checker for the nginx traps of the shared NGINX-FACTS notes, run on the download template by
+// A checker for the nginx traps described in docs/nginx-behaviour.md, run on the download template by
 // test/unit/nginx-lint.test.ts. It reads nginx's syntax (directives, blocks, quotes, comments)
 // well enough for the project's own files; it is not a full nginx parser.
 
@@ -221,7 +221,8 @@ function effective(name: string, around: readonly Directive[], loc: Location): s
   return (own ?? outer)?.args[0] ?? 'off'
 }
 
-// Each of these is an internal redirect, and `internal` lets internal redirects in (FACTS 4).
+// Each of these is an internal redirect, and `internal` lets internal redirects in
+// (docs/nginx-behaviour.md §4).
 const REDIRECTING = new Set(['rewrite', 'try_files', 'error_page'])
 
 /**

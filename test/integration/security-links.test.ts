@@ -159,8 +159,9 @@ async function runLinks(t: Test, mode: DeliveryMode): Promise<void> {
         t.notOk(res.raw.includes(s.outsideSecret), `${method}: not the outside secret`)
         t.equal(res.headers.location, undefined, `${method}: no redirect`)
         t.notMatch(res.raw.toString('latin1'), /_protected/, `${method}: the internal prefix stays hidden`)
-        // nginx keeps the gateway's Content-Disposition on its own error pages (NGINX-FACTS 2): the
-        // browser saves a small error page under the file's name. Direct mode sends none.
+        // nginx keeps the gateway's Content-Disposition on its own error pages
+        // (docs/nginx-behaviour.md §2): the browser saves a small error page under the file's name.
+        // Direct mode sends none.
         if (mode === 'direct') {
           t.equal(res.headers['content-disposition'], undefined, `${method}: no download headers`)
         }
