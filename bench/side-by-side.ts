@@ -1,4 +1,4 @@
-// A/B comparison of gateway builds, measured the way the README's "side by side" figures are.
+// A/B comparison of gateway builds, measured the way the "side by side" figures of bench/NOTES.md are.
 //
 // `npm run bench` measures setups one after another, and this machine's speed drifts by 10-30%
 // within seconds, so a change worth 2-3% of the gateway's CPU disappears in its noise. Here every
