@@ -1,0 +1,185 @@
+// The full benchmark's setups, started and checked: every server behind the project's own nginx
+// template except nginx static, all pinned to the servers' core.
+//   nginx static    nginx sends the files from a plain location (an extra server block)
+//   bare handler    Fastify answering X-Accel-Redirect with no checks
+//   node streaming  Fastify streaming the file itself
+//   gateway         the real server (dist/src/server.js): Redis sessions, 1,000 ACL rules,
+//                   decision log at `info` into a file, once with client_cache off and once on
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
+import { freePort } from '../test/harness/ports.js'
+import { startRedis } from '../test/harness/redis.js'
+import {
+  checkServes,
+  gatewayEnv,
+  gatewayYaml,
+  INTERNAL_PREFIX,
+  waitHttp,
+  writeAclFolder,
+  writeSession,
+} from './gateway-setup.js'
+import { type Pinned, spawnPinned } from './processes.js'
+import { SERVER_CPU, SIZES } from './run-settings.js'
+
+const SECRET = randomBytes(32).toString('base64url')
+const ACL_RULES = 1_000
+
+export interface Setup {
+  readonly name: string
+  /** Where wrk sends its requests (path appended). */
+  readonly base: string
+  /** The Node process behind nginx, if any. */
+  readonly node: Pinned | undefined
+  readonly nginx: NginxServer
+  /** Redis counts towards this setup's server time. */
+  readonly usesRedis: boolean
+}
+
+export interface Gateway {
+  readonly name: string
+  readonly port: number
+  readonly proc: Pinned
+}
+
+export interface Setups {
+  readonly setups: readonly Setup[]
+  /** The setups in the order of an even round (odd rounds run it backwards). */
+  readonly roundOrder: readonly Setup[]
+  readonly gateways: readonly Gateway[]
+  readonly redisPid: number
+  /** The Cookie header every request carries: the gateways' session among the site's cookies. */
+  readonly cookie: string
+}
+
+// The gateways run right after the bare handler and before node streaming, so the pairs the
+// targets compare are measured close together.
+const ROUND_ORDER = [
+  'nginx static',
+  'bare handler',
+  'gateway-cache-on',
+  'gateway-cache-off',
+  'node streaming',
+]
+
+/**
+ * Starts every setup over the files in `filesRoot` (the SIZES already written) and checks that
+ * each answers the real bytes. Each stop function is pushed to `stops` as soon as its process
+ * runs, so the caller stops whatever started even when a later start fails.
+ */
+export async function startSetups(
+  dir: string,
+  filesRoot: string,
+  stops: (() => Promise<void>)[],
+): Promise<Setups> {
+  const root = projectRoot()
+  await writeAclFolder(dir, ACL_RULES)
+  const redis = await startRedis({ cpuList: SERVER_CPU })
+  stops.push(() => redis.stop())
+  const cookie = await writeSession(redis.url, SECRET)
+
+  const node = (name: string, script: string, args: string[], env?: NodeJS.ProcessEnv) => {
+    const p = spawnPinned(
+      name,
+      SERVER_CPU,
+      process.execPath,
+      [script, ...args],
+      join(dir, `${name}.log`),
+      env,
+    )
+    stops.push(() => p.stop())
+    return p
+  }
+  const benchDir = join(root, 'dist/bench')
+  const barePort = await freePort()
+  const bare = node('bare', join(benchDir, 'bare-handler.js'), [String(barePort), INTERNAL_PREFIX])
+  const streamPort = await freePort()
+  const stream = node('stream', join(benchDir, 'node-stream.js'), [String(streamPort), filesRoot])
+  const gateways: Gateway[] = []
+  for (const cache of [false, true]) {
+    const name = `gateway-cache-${cache ? 'on' : 'off'}`
+    const port = await freePort()
+    const config = join(dir, `${name}.yaml`)
+    await writeFile(config, gatewayYaml(filesRoot, redis.url, cache))
+    // BENCH_CPU_PROF=<dir>: each gateway writes a V8 CPU profile there when it stops.
+    const prof = process.env.BENCH_CPU_PROF
+    const script = join(root, 'dist/src/server.js')
+    const proc = node(
+      name,
+      prof ? '--cpu-prof' : script,
+      prof ? ['--cpu-prof-dir', prof, script] : [],
+      gatewayEnv(config, port, SECRET),
+    )
+    gateways.push({ name, port, proc })
+  }
+  for (const [port, proc] of [
+    [barePort, bare],
+    [streamPort, stream],
+    ...gateways.map((g) => [g.port, g.proc] as const),
+  ] as const)
+    await waitHttp(port, proc, proc.name.startsWith('gateway'))
+
+  const staticPort = await freePort()
+  const nginxFor = async (upstreamPort: number, extra?: string) => {
+    const n = await startNginx({
+      gatewayPort: upstreamPort,
+      filesRoot,
+      internalPrefix: INTERNAL_PREFIX,
+      cpuList: SERVER_CPU,
+      accessLog: false,
+      ...(extra ? { extraHttpConfig: extra } : {}),
+    })
+    stops.push(() => n.stop())
+    return n
+  }
+  const bareNginx = await nginxFor(barePort, staticServer(staticPort, filesRoot))
+  const setups: Setup[] = [
+    {
+      name: 'nginx static',
+      base: `http://127.0.0.1:${staticPort}/static/`,
+      node: undefined,
+      nginx: bareNginx,
+      usesRedis: false,
+    },
+    {
+      name: 'bare handler',
+      base: `${bareNginx.baseUrl}/download/`,
+      node: bare,
+      nginx: bareNginx,
+      usesRedis: false,
+    },
+  ]
+  const streamNginx = await nginxFor(streamPort)
+  setups.push({
+    name: 'node streaming',
+    base: `${streamNginx.baseUrl}/download/`,
+    node: stream,
+    nginx: streamNginx,
+    usesRedis: false,
+  })
+  for (const g of gateways) {
+    const n = await nginxFor(g.port)
+    setups.push({ name: g.name, base: `${n.baseUrl}/download/`, node: g.proc, nginx: n, usesRedis: true })
+  }
+  const roundOrder = [...setups].sort((a, b) => ROUND_ORDER.indexOf(a.name) - ROUND_ORDER.indexOf(b.name))
+
+  // Every setup must answer the real bytes before anything is timed.
+  for (const s of setups) await checkServes(s.name, s.base + SIZES[0].file, cookie, SIZES[0].bytes)
+  return { setups, roundOrder, gateways, redisPid: redis.pid, cookie }
+}
+
+function staticServer(port: number, filesRoot: string): string {
+  return `    server {
+        listen 127.0.0.1:${port};
+        # The same file cache as the download template's internal location, so the baseline is
+        # not handicapped by an open per request that the gateway's setup does not pay.
+        location /static/ {
+            alias ${filesRoot}/;
+            sendfile on;
+            tcp_nopush on;
+            open_file_cache max=1000 inactive=20s;
+            open_file_cache_valid 1s;
+        }
+    }`
+}
