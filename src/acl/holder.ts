@@ -1,7 +1,8 @@
 import { type FSWatcher, watch as fsWatch, statSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { buildRuleSet } from './build.js'
-import { GLOB_CHARS, globToRegExp, loadRuleSet, YAML_FILE } from './load.js'
+import { compileFileGlob, FILE_GLOB_CHARS } from './file-glob.js'
+import { loadRuleSet, YAML_FILE } from './load.js'
 import { DEFAULT_POLICY } from './policy.js'
 import type { AclOptions, AclProblem, BuildResult, RuleSet } from './types.js'
 
@@ -118,9 +119,10 @@ export class AclHolder {
 
 function watchTarget(path: string): [string, (name: string) => boolean] {
   const name = basename(path)
-  if (GLOB_CHARS.test(name)) {
-    const re = globToRegExp(name)
-    return [dirname(path), (n) => re.test(n)]
+  if (FILE_GLOB_CHARS.test(name)) {
+    // A glob that does not compile failed the load already, which says why; nothing to watch.
+    const glob = compileFileGlob(name)
+    return [dirname(path), glob.ok ? glob.matches : () => false]
   }
   const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false
   if (isDir) return [path, (n) => YAML_FILE.test(n)]

@@ -2,21 +2,22 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { buildRuleSet } from './build.js'
 import { AclCode, problem } from './codes.js'
+import { compileFileGlob, FILE_GLOB_CHARS } from './file-glob.js'
 import type { AclOptions, AclProblem, AclSource, BuildResult } from './types.js'
 
 // The only file-system side of the ACL engine: turn the configured paths into sources.
-// A path is a file, a directory (its *.yaml / *.yml files), or a simple glob whose last part has
-// `*`, `?` or `[...]` (e.g. config/acl.d/*.yaml). Inside a directory or glob, files are taken in
-// byte order of their names: that is the documented merge order (name them 10-..., 20-...).
+// A path is a file, a directory (its *.yaml / *.yml files), or a glob whose last part has `*`, `?`,
+// `[...]` or `{a,b}` (e.g. config/acl.d/*.yaml), in the rule language (file-glob.ts). Inside a
+// directory or glob, files are taken in byte order of their names: that is the documented merge
+// order (name them 10-..., 20-...).
 
 export interface ResolvedPaths {
   readonly files: string[]
   readonly problems: AclProblem[]
 }
 
-/** What a directory of ACL files contributes, and what makes a path's last part a glob. */
+/** What a directory of ACL files contributes. */
 export const YAML_FILE = /\.ya?ml$/
-export const GLOB_CHARS = /[*?[]/
 
 export async function resolveAclPaths(paths: readonly string[]): Promise<ResolvedPaths> {
   const files: string[] = []
@@ -29,15 +30,19 @@ export async function resolveAclPaths(paths: readonly string[]): Promise<Resolve
     }
   }
   for (const path of paths) {
-    if (GLOB_CHARS.test(basename(path))) {
+    if (FILE_GLOB_CHARS.test(basename(path))) {
+      const glob = compileFileGlob(basename(path))
+      if (!glob.ok) {
+        problems.push(problem('error', glob.code, path, 0, '', glob.message))
+        continue
+      }
       const dir = dirname(path)
       const names = await listDir(dir)
       if (names === null) {
         problems.push(notFound(path, `directory '${dir}' of the pattern does not exist`))
         continue
       }
-      const re = globToRegExp(basename(path))
-      const matched = names.filter((n) => re.test(n))
+      const matched = names.filter(glob.matches)
       if (matched.length === 0) problems.push(noFiles(path))
       for (const name of matched) add(join(dir, name))
       continue
@@ -89,29 +94,6 @@ async function listDir(dir: string): Promise<string[] | null> {
   } catch {
     return null
   }
-}
-
-/** The file-name glob of a configured path (one segment: `*`, `?`, `[...]`). */
-export function globToRegExp(glob: string): RegExp {
-  let re = '^'
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string
-    if (c === '*') re += '.*'
-    else if (c === '?') re += '.'
-    else if (c === '[') {
-      const close = glob.indexOf(']', i + 2)
-      if (close === -1) re += '\\['
-      else {
-        const body = glob
-          .slice(i + 1, close)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\')
-        re += `[${body}]`
-        i = close
-      }
-    } else re += c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')
-  }
-  return new RegExp(`${re}$`)
 }
 
 function notFound(path: string, message: string): AclProblem {

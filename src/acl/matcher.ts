@@ -128,7 +128,8 @@ export function matchSegs(
   return si === segs.length
 }
 
-function segMatches(s: Seg, part: string, subject: Subject): boolean {
+/** Whether one path segment matches one compiled pattern segment other than `**`. */
+export function segMatches(s: Seg, part: string, subject: Subject): boolean {
   switch (s.kind) {
     case LIT:
       return s.text === part

@@ -152,3 +152,20 @@ t.test('holder: after close, changes are no longer picked up', async (t) => {
   await new Promise((r) => setTimeout(r, 400))
   t.equal(holder.current.decide('/a/x', anon).allow, true)
 })
+
+t.test('holder: watch on a glob reloads for the files the glob selects', async (t) => {
+  const dir = await tempDir(t)
+  await writeFile(join(dir, '10-a.yaml'), allowA)
+  const { log, lines } = recorder()
+  const holder = new AclHolder([join(dir, '{10,30}-*.yaml')], options, log)
+  t.teardown(() => holder.close())
+  await holder.load()
+  holder.watch()
+  // Not selected: no reload happens for it, and a later reload would not read it either.
+  await writeFile(join(dir, '20-b.yaml'), allowB)
+  await new Promise((r) => setTimeout(r, 400))
+  t.equal(lines.filter((l) => l.m === 'ACL rules loaded').length, 1, 'only the first load')
+  await writeFile(join(dir, '30-b.yaml'), allowB.replace('id: b', 'id: b30'))
+  t.ok(await waitFor(() => holder.current.decide('/b/x', anon).allow), 'selected file picked up')
+  t.equal(holder.current.ruleCount, 2)
+})
