@@ -53,7 +53,8 @@ export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => vo
  * pino's general path (merging objects, then a redaction walk over every key for secret-bearing
  * paths) cost 5 to 9 us of it where building it here costs about 1. None of these fields can hold a
  * secret, so skipping redaction loses nothing. Should a pino version lay out those internals
- * differently, the fields go through its own info/error instead.
+ * differently, the fields go through its own info/error instead; test/unit/pino-internals.test.ts
+ * fails on such a version, and on a logger option that changes pino's own line (mixin, formatters).
  */
 export function decisionWriter(log: pino.Logger): DecisionWrite {
   const raw = log as unknown as Record<symbol, unknown>
