@@ -24,6 +24,7 @@ import { loginRoutes } from './http/routes/login.js'
 import type { LoginUser } from './login/users-file.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
 import { SessionCookieVerifier } from './session/signed-cookie.js'
+import { ConnectSessionSource } from './session/sources/connect.js'
 
 export interface AppDeps {
   readonly store: SessionStore
@@ -92,14 +93,14 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     mode: config.delivery.mode,
     internalPrefix: config.delivery.internalPrefix,
     filesRoot: deps.realFilesRoot,
-    cookieName: s.cookieName,
     acl: deps.acl,
-    identity: {
+    source: new ConnectSessionSource({
+      cookieName: s.cookieName,
       verifier: new SessionCookieVerifier(s.secrets, s.cookiePrefix),
       store: deps.store,
       userIdField: s.userIdField,
       groupsField: s.groupsField,
-    },
+    }),
   })
   await app.register(healthRoutes, { store: deps.store, ruleCount: () => deps.acl.current.ruleCount })
   if (config.login.enabled && deps.users) {

@@ -1,7 +1,7 @@
 // The download decision, apart from how it is answered: the raw request target and the Cookie
 // header in, an outcome out. Data flows one way: raw path -> canonical path -> identity -> ACL.
-// Synchronous steps around the one session read, which the route makes in between: from the
-// client cache by callback when it can, through the store's get() otherwise (finishWithStore).
+// Synchronous steps around the one session read, which the route makes in between: by callback
+// when the session source can answer from memory, through its read() otherwise (finishWithRead).
 // Kept apart from the route (http/routes/download.ts) so what is decided can be read, and tested,
 // apart from how the reply is written: nothing here knows Fastify.
 import type { RuleRef, RuleSet, Subject } from '../acl/index.js'
@@ -9,7 +9,6 @@ import type { DeliveryPolicy } from '../delivery/accel-headers.js'
 import {
   type DecisionRecord,
   type GatewayError,
-  type GatewayErrorClass,
   GW_ERR_BAD_PATH,
   GW_ERR_DENIED,
   GW_ERR_HIDDEN,
@@ -19,18 +18,19 @@ import {
   withFields,
 } from '../errors.js'
 import { type CanonicalPath, canonicalizeRequestPath } from '../paths/canonical-path.js'
-import { readSentCookie } from '../session/cookie-header.js'
 import {
-  type IdentityResolverOptions,
-  identityFromStored,
-  sessionNamedBy,
-} from '../session/resolve-identity.js'
-import { type SessionData, StoreUnavailableError } from '../session/session-store.js'
+  type IdentityResult,
+  isPendingRead,
+  type NoIdentity,
+  type PendingRead,
+  type SessionSource,
+} from '../session/session-source.js'
+import { StoreUnavailableError } from '../session/session-store.js'
 
 export interface DownloadDecisionOptions {
   readonly routePrefix: string
-  readonly cookieName: string
-  readonly identity: IdentityResolverOptions
+  /** Who is asking: the main app's session, read the way the app writes it. */
+  readonly source: SessionSource
   readonly acl: { readonly current: RuleSet }
 }
 
@@ -63,11 +63,11 @@ function ruleLabel(ref: RuleRef): string {
   return label
 }
 
-/** A decision waiting for the session the cookie names. */
+/** A decision waiting for the session source's read. */
 export interface PendingDecision {
   readonly pending: true
   readonly canonical: CanonicalOk
-  readonly sessionId: string
+  readonly read: PendingRead
 }
 
 /**
@@ -85,50 +85,51 @@ export function beginDownloadDecision(
       canonical.reason === 'too-long' ? new GW_ERR_PATH_TOO_LONG() : new GW_ERR_BAD_PATH(canonical.reason)
     return { allow: false, error: withFields(error, { detail: canonical.reason }) }
   }
-  const named = sessionNamedBy(readSentCookie(cookieHeader, o.cookieName), o.identity)
-  if (!named.ok) return decideFor(canonical, ANONYMOUS, named.reason, o)
-  return { pending: true, canonical, sessionId: named.sessionId }
+  const identified = o.source.identify(cookieHeader)
+  if (isPendingRead(identified)) return { pending: true, canonical, read: identified }
+  return finishDownloadDecision(canonical, identified, o)
 }
 
-/** The outcome once the store has answered (null: it has no such session). */
+/** The outcome once the source has said who is asking. */
 export function finishDownloadDecision(
-  p: PendingDecision,
-  stored: SessionData | null,
+  canonical: CanonicalOk,
+  identity: IdentityResult,
   o: DownloadDecisionOptions,
 ): DownloadOutcome {
-  const identity = identityFromStored(stored, o.identity)
-  // A known user is never refused as anonymous: the reason passed with it goes unused.
   return identity.ok
-    ? decideFor(p.canonical, identity.identity, GW_ERR_NO_SESSION, o)
-    : decideFor(p.canonical, ANONYMOUS, identity.reason, o)
+    ? decideFor(canonical, identity.identity, o)
+    : decideFor(canonical, ANONYMOUS, o, identity)
 }
 
 /**
- * Reads the session with the store's get() and finishes the decision. Resolves to a refusal when
- * the store is down (fail closed: 503); rejects only on a bug, which the caller answers with 500.
+ * Makes the source's read and finishes the decision. Resolves to a refusal when the store is down
+ * (fail closed: 503); rejects only on a bug, which the caller answers with 500.
  */
-export async function finishWithStore(
+export async function finishWithRead(
   p: PendingDecision,
   o: DownloadDecisionOptions,
 ): Promise<DownloadOutcome> {
-  let stored: SessionData | null
+  let identity: IdentityResult
   try {
-    stored = await o.identity.store.get(p.sessionId)
+    identity = await o.source.read(p.read)
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err
     // Fail closed: without the store we cannot know who this is, so nobody gets a file.
     const error = withFields(new GW_ERR_STORE_UNAVAILABLE(), { path: p.canonical.path, detail: err.message })
     return { allow: false, error }
   }
-  return finishDownloadDecision(p, stored, o)
+  return finishDownloadDecision(p.canonical, identity, o)
 }
 
-/** The ACL's word for this subject; `anonymousReason` says which 401 an anonymous refusal gets. */
+/**
+ * The ACL's word for this subject. `nobody` says why a request is anonymous: which 401 it gets,
+ * and what its line says of the source.
+ */
 function decideFor(
   canonical: CanonicalOk,
   subject: Subject,
-  anonymousReason: GatewayErrorClass,
   o: DownloadDecisionOptions,
+  nobody?: NoIdentity,
 ): DownloadOutcome {
   const decision = o.acl.current.decide(canonical.aclPath, subject)
   const record: DecisionRecord = {
@@ -139,7 +140,9 @@ function decideFor(
     detail: decision.reason,
   }
   if (decision.allow) return { allow: true, record, segments: canonical.segments, policy: decision.policy }
-  const Refusal =
-    decision.policy.refusal === 404 ? GW_ERR_HIDDEN : subject.user === null ? anonymousReason : GW_ERR_DENIED
-  return { allow: false, error: withFields(new Refusal(), record) }
+  if (decision.policy.refusal === 404) return { allow: false, error: withFields(new GW_ERR_HIDDEN(), record) }
+  if (subject.user !== null) return { allow: false, error: withFields(new GW_ERR_DENIED(), record) }
+  const source = nobody?.why === undefined ? o.source.name : `${o.source.name}: ${nobody.why}`
+  const error = new (nobody?.reason ?? GW_ERR_NO_SESSION)()
+  return { allow: false, error: withFields(error, { ...record, detail: `${decision.reason}, ${source}` }) }
 }

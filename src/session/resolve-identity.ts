@@ -1,7 +1,7 @@
-// From a request's cookie to an identity, or the reason there is none, in two synchronous steps
-// around the one store read of the download path, which the caller makes in between (with a
-// promise, or without one when the store answers from memory): which session the cookie names,
-// then who that stored session belongs to.
+// From a connect-style session cookie to an identity, or the reason there is none, in two
+// synchronous steps around the one store read of the download path, which the caller
+// (sources/connect.ts) makes in between: which session the cookie names, then who that stored
+// session belongs to.
 import {
   type GatewayErrorClass,
   GW_ERR_BAD_COOKIE,
@@ -12,19 +12,13 @@ import {
 } from '../errors.js'
 import type { Identity } from './session-identity.js'
 import { identityFromSession } from './session-identity.js'
-import type { SessionData, SessionStore } from './session-store.js'
+import type { IdentityResult, NoIdentity } from './session-source.js'
+import type { SessionData } from './session-store.js'
 import { sessionExpiresAt } from './session-store.js'
 import type { SessionCookieVerifier } from './signed-cookie.js'
 
-/** Why there is no identity: the 401 an anonymous refusal gets (one of the GW_ERR_* 401s). */
-export type NoIdentity = { readonly ok: false; readonly reason: GatewayErrorClass }
-
-export type IdentityResult = { readonly ok: true; readonly identity: Identity } | NoIdentity
-
 export interface IdentityResolverOptions {
   readonly verifier: SessionCookieVerifier
-  /** Read by the caller, between the two steps. */
-  readonly store: SessionStore
   readonly userIdField: readonly string[]
   readonly groupsField: readonly string[]
 }
@@ -39,14 +33,23 @@ export function sessionNamedBy(
 ): { readonly ok: true; readonly sessionId: string } | NoIdentity {
   const verdict = o.verifier.verifySent(sentCookie)
   if (verdict.ok) return verdict
-  return verdict.reason === 'no-cookie' ? NO_SESSION : BAD_COOKIE
+  return verdict.reason === 'no-cookie'
+    ? NO_SESSION
+    : verdict.reason === 'bad-format'
+      ? BAD_FORMAT
+      : BAD_SIGNATURE
 }
 
-const NO_SESSION: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_NO_SESSION })
-const BAD_COOKIE: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_BAD_COOKIE })
-const UNKNOWN: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_UNKNOWN })
-const EXPIRED: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_EXPIRED })
-const NO_USER: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_NO_USER })
+const NO_SESSION: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_NO_SESSION, why: 'no-cookie' })
+const BAD_FORMAT: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_BAD_COOKIE, why: 'bad-format' })
+const BAD_SIGNATURE: NoIdentity = Object.freeze({
+  ok: false,
+  reason: GW_ERR_BAD_COOKIE,
+  why: 'bad-signature',
+})
+const UNKNOWN: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_UNKNOWN, why: 'unknown' })
+const EXPIRED: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_EXPIRED, why: 'expired' })
+const NO_USER: NoIdentity = Object.freeze({ ok: false, reason: GW_ERR_SESSION_NO_USER, why: 'no-user' })
 
 /** Step two: who the session the store answered (null: none) belongs to, if it is still valid. */
 export function identityFromStored(data: SessionData | null, o: IdentityResolverOptions): IdentityResult {

@@ -7,7 +7,7 @@ import {
   type DownloadDecisionOptions,
   type DownloadOutcome,
   finishDownloadDecision,
-  finishWithStore,
+  finishWithRead,
   type PendingDecision,
 } from '../../decision/download-decision.js'
 import { accelReplyHeaders, downloadHeaderList } from '../../delivery/accel-headers.js'
@@ -64,28 +64,28 @@ function handleDownload(
   startDecision(request)
   const begun = beginDownloadDecision(request.raw.url as string, request.headers.cookie, o)
   if (!('pending' in begun)) return answer(request, reply, o, begun)
-  const cached = o.identity.store.getCached?.(begun.sessionId, (stored) => {
+  const cached = o.source.readCached?.(begun.read, (identity) => {
     try {
       const sending =
-        stored === undefined
-          ? answerFromStore(request, reply, o, begun)
-          : answer(request, reply, o, finishDownloadDecision(begun, stored, o))
+        identity === undefined
+          ? answerFromRead(request, reply, o, begun)
+          : answer(request, reply, o, finishDownloadDecision(begun.canonical, identity, o))
       sending?.catch((err) => failed(reply, err))
     } catch (err) {
       failed(reply, err)
     }
   })
   if (cached) return undefined
-  return answerFromStore(request, reply, o, begun)
+  return answerFromRead(request, reply, o, begun)
 }
 
-function answerFromStore(
+function answerFromRead(
   request: FastifyRequest,
   reply: FastifyReply,
   o: RouteContext,
   pending: PendingDecision,
 ): Promise<unknown> {
-  return finishWithStore(pending, o).then((outcome) => answer(request, reply, o, outcome))
+  return finishWithRead(pending, o).then((outcome) => answer(request, reply, o, outcome))
 }
 
 /** A bug while answering outside Fastify's promise handling: its error handler answers 500. */
