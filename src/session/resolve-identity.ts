@@ -3,7 +3,6 @@
 // (sources/connect.ts) makes in between: which session the cookie names, then who that stored
 // session belongs to.
 import {
-  type GatewayErrorClass,
   GW_ERR_BAD_COOKIE,
   GW_ERR_NO_SESSION,
   GW_ERR_SESSION_EXPIRED,
