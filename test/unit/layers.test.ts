@@ -97,3 +97,13 @@ t.test('the checker catches what it is there for', async (t) => {
     ['../http/refuse.js', './y.js', './z.js'],
   )
 })
+
+t.test('docs/architecture.md draws the same layers', async (t) => {
+  const doc = readFileSync(resolve(SRC, '../docs/architecture.md'), 'utf8')
+  const drawn = new Map<string, number>()
+  for (const m of doc.matchAll(/^\| (\d+) \| ([^|]+) \|/gm)) {
+    for (const unit of (m[2] as string).matchAll(/`([^`]+?)\/?`/g)) drawn.set(unit[1] as string, Number(m[1]))
+  }
+  const expected = new Map(LAYERS.flatMap((units, layer) => units.map((u) => [u, layer] as const)))
+  t.same(Object.fromEntries(drawn), Object.fromEntries(expected))
+})
