@@ -47,6 +47,12 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     // error handler itself (Fastify still answers 500).
     logger: false,
     requestIdHeader: 'x-request-id',
+    // Gives request.protocol (and .ip) from X-Forwarded-* when the peer is a trusted proxy: the
+    // login's Secure cookie depends on it. A copy, as the config is frozen.
+    trustProxy:
+      typeof config.server.trustProxy === 'boolean'
+        ? config.server.trustProxy
+        : [...config.server.trustProxy],
     // Bodies are only ever login forms.
     bodyLimit: 16 * 1024,
     // Router-level failures (a malformed URL, bad UTF-8) still get our JSON refusal and a log line.

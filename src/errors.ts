@@ -76,6 +76,13 @@ export const GW_ERR_STORE_UNAVAILABLE = code('GW_ERR_STORE_UNAVAILABLE', 'Servic
 // Method and login.
 export const GW_ERR_METHOD = code('GW_ERR_METHOD', 'Method not allowed', 405, { allow: 'GET, HEAD' })
 export const GW_ERR_LOGIN_FAILED = code('GW_ERR_LOGIN_FAILED', 'Invalid user name or password', 401)
+// The session cookie is Secure-only and the login came over plain HTTP (or through a proxy that
+// server.trust_proxy does not name): the browser would drop the cookie, so no session is made.
+export const GW_ERR_LOGIN_NEEDS_HTTPS = code(
+  'GW_ERR_LOGIN_NEEDS_HTTPS',
+  'Login needs HTTPS: the session cookie is Secure-only and this request came over plain HTTP',
+  403,
+)
 export const GW_ERR_LOGIN_BAD_REQUEST = code(
   'GW_ERR_LOGIN_BAD_REQUEST',
   'username and password are required',

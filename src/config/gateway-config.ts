@@ -1,6 +1,7 @@
 // The checked, frozen configuration the gateway runs with. Paths are absolute (resolved against the
 // config file's folder); secrets are here but never logged (see redactedConfig).
 import type { ResponsePolicy } from '../acl/index.js'
+import type { TrustProxy } from './trust-proxy.js'
 
 /** `acl.defaults`: the response policy every rule starts from. */
 export type PolicyDefaults = ResponsePolicy
@@ -11,6 +12,8 @@ export interface GatewayConfig {
     readonly host: string
     readonly port: number
     readonly logLevel: string
+    /** Peers whose X-Forwarded-Proto/-For are believed (Fastify's trustProxy). */
+    readonly trustProxy: TrustProxy
   }
   readonly delivery: {
     readonly mode: 'x-accel' | 'direct'
@@ -26,7 +29,8 @@ export interface GatewayConfig {
     readonly groupsField: readonly string[]
     readonly maxAgeSeconds: number
     readonly cookie: {
-      readonly secure: boolean
+      /** 'auto': Secure when the request's scheme (after trustProxy) is https. */
+      readonly secure: boolean | 'auto'
       readonly sameSite: 'lax' | 'strict' | 'none'
       readonly domain: string | undefined
       readonly path: string

@@ -9,6 +9,7 @@ import { deepFreeze } from '../deep-freeze.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
 import { gatewayConfigSchema } from './schema.js'
+import { parseTrustProxy, parseTrustProxyEnv, type TrustProxy } from './trust-proxy.js'
 import { parseYamlSource, type YamlSource } from './yaml-source.js'
 
 export const DEFAULT_CONFIG_FILE = 'config/gateway.yaml'
@@ -65,7 +66,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   }
   const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis?.url || 'redis://127.0.0.1:6379'
   const redisPassword = readSecretValue(env, 'GATEWAY_REDIS_PASSWORD', envProblem)
-  if (envProblems.length > 0) throw new ConfigError(envProblems)
+  const trustProxy = readTrustProxy(env, raw.server?.trust_proxy, source, envProblem)
+  if (envProblems.length > 0 || trustProxy === undefined) throw new ConfigError(envProblems)
 
   const config: GatewayConfig = {
     configFile: file,
@@ -73,6 +75,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       host: env.GATEWAY_HOST || raw.server?.host || '127.0.0.1',
       port,
       logLevel: env.GATEWAY_LOG_LEVEL || raw.server?.log_level || 'info',
+      trustProxy,
     },
     delivery: {
       mode: raw.delivery.mode,
@@ -88,7 +91,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       groupsField: (raw.session.groups_field ?? 'user.groups').split('.'),
       maxAgeSeconds: raw.session.max_age_s ?? 8 * 3600,
       cookie: {
-        secure: raw.session.cookie?.secure ?? false,
+        // auto by default: never less than false, and Secure wherever the client used https.
+        secure: raw.session.cookie?.secure ?? 'auto',
         sameSite: raw.session.cookie?.same_site ?? 'lax',
         domain: raw.session.cookie?.domain,
         path: raw.session.cookie?.path ?? '/',
@@ -133,6 +137,33 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     ])
   }
   return deepFreeze(config)
+}
+
+/** GATEWAY_TRUST_PROXY, else server.trust_proxy, else false; undefined after a problem. */
+function readTrustProxy(
+  env: Env,
+  fromFile: unknown,
+  source: YamlSource,
+  envProblem: (name: string, message: string) => void,
+): TrustProxy | undefined {
+  const fromEnv = env.GATEWAY_TRUST_PROXY
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const parsed = parseTrustProxyEnv(fromEnv)
+    if (parsed.ok) return parsed.value
+    envProblem('GATEWAY_TRUST_PROXY', parsed.message)
+    return undefined
+  }
+  const parsed = parseTrustProxy(fromFile ?? false)
+  if (parsed.ok) return parsed.value
+  const at = parsed.index === undefined ? [] : [parsed.index]
+  throw new ConfigError([
+    {
+      file: source.file,
+      line: source.lineOf(['server', 'trust_proxy', ...at]),
+      field: fieldName(['server', 'trust_proxy', ...at]),
+      message: parsed.message,
+    },
+  ])
 }
 
 function schemaProblem(source: YamlSource, e: ErrorObject): ConfigProblem {

@@ -29,6 +29,9 @@ export const gatewayConfigSchema = {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+        // Any shape here: trust-proxy.ts checks it, with one message that says what is accepted
+        // instead of one line per alternative.
+        trust_proxy: {},
       },
     },
     delivery: {
@@ -57,7 +60,8 @@ export const gatewayConfigSchema = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            secure: { type: 'boolean' },
+            // auto: Secure exactly when the client reached us (or the trusted proxy) over https.
+            secure: { enum: [true, false, 'auto'] },
             same_site: { enum: ['lax', 'strict', 'none'] },
             domain: { type: 'string', minLength: 1 },
             path: { type: 'string', pattern: '^/' },

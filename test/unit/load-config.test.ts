@@ -80,18 +80,6 @@ acl:
   t.ok(problems.every((p) => p.file === '/etc/gw/gateway.yaml'))
 })
 
-// The gateway reads no client address (nginx is the edge and the decision needs none), so a
-// trust_proxy setting would do nothing: it is refused rather than silently accepted.
-t.test('config: server.trust_proxy is refused as an unknown field', async (t) => {
-  const problems = problemsOf(
-    'server:\n  trust_proxy: true\ndelivery:\n  mode: direct\n  files_root: x\nsession:\n  store: memory\nacl:\n  paths: [acl.d]\n',
-  )
-  t.same(
-    problems.map((p) => [p.field, p.line, p.message]),
-    [['server.trust_proxy', 2, 'unknown field']],
-  )
-})
-
 t.test('config: a missing required section names the field', async (t) => {
   const problems = problemsOf('delivery:\n  mode: direct\n  files_root: x\nsession:\n  store: memory\n')
   t.same(

@@ -3,10 +3,21 @@
 // exactly like a main app would. POST /logout deletes the session. The plugin is encapsulated: the
 // session machinery runs on these two routes only, never on downloads, and only a successful login
 // ever creates a session (saveUninitialized: false).
+//
+// The cookie's Secure flag follows the client's scheme, which request.protocol gives from
+// X-Forwarded-Proto only when the peer is in server.trust_proxy (app.ts). With `secure: true` a
+// login over plain HTTP is refused before anything is stored: @fastify/session would otherwise
+// store the session and then quietly send no cookie (a 200 that logs nobody in and leaves an
+// orphan session in the store). `secure: 'auto'` sets Secure exactly on https.
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import type { FastifyInstance } from 'fastify'
-import { GW_ERR_LOGIN_BAD_REQUEST, GW_ERR_LOGIN_FAILED, withFields } from '../../errors.js'
+import {
+  GW_ERR_LOGIN_BAD_REQUEST,
+  GW_ERR_LOGIN_FAILED,
+  GW_ERR_LOGIN_NEEDS_HTTPS,
+  withFields,
+} from '../../errors.js'
 import { hashPassword, parsePasswordHash, verifyPassword } from '../../login/password-hash.js'
 import type { LoginUser } from '../../login/users-file.js'
 import { readPath, writePath } from '../../session/session-identity.js'
@@ -22,7 +33,7 @@ export interface LoginRoutesOptions {
   readonly cookieName: string
   readonly cookiePrefix: string
   readonly cookie: {
-    secure: boolean
+    secure: boolean | 'auto'
     sameSite: 'lax' | 'strict' | 'none'
     domain: string | undefined
     path: string
@@ -68,6 +79,17 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
 
   app.post('/login', async (request, reply) => {
     startDecision(request)
+    // Before the credentials are looked at: over this connection no answer can log anyone in.
+    if (o.cookie.secure === true && request.protocol !== 'https') {
+      // A claim of https that was not believed: behind a TLS proxy, the proxy's address is
+      // missing from server.trust_proxy.
+      const claimed = String(request.headers['x-forwarded-proto'] ?? '')
+        .split(',')
+        .pop()
+        ?.trim()
+      const detail = claimed === 'https' ? 'untrusted-x-forwarded-proto' : 'plain-http'
+      return refuse(request, reply, withFields(new GW_ERR_LOGIN_NEEDS_HTTPS(), { detail }))
+    }
     const body = (request.body ?? {}) as Record<string, unknown>
     const { username, password } = body
     const returnTo = body.return_to
@@ -100,8 +122,14 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
     startDecision(request)
     const user = readPath(request.session, o.userIdField)
     await request.session.destroy()
+    // The attributes the cookie was set with, so every client replaces it; on plain HTTP 'auto'
+    // falls back to lax, as @fastify/session does (SameSite=None needs Secure).
+    const secure = o.cookie.secure === 'auto' ? request.protocol === 'https' : o.cookie.secure
     reply.clearCookie(o.cookieName, {
       path: o.cookie.path,
+      httpOnly: true,
+      secure,
+      sameSite: o.cookie.secure === 'auto' && !secure ? 'lax' : o.cookie.sameSite,
       ...(o.cookie.domain ? { domain: o.cookie.domain } : {}),
     })
     recordDecision(request, { code: 'GW_LOGOUT', user: typeof user === 'string' ? user : null })
