@@ -42,11 +42,13 @@ export interface NginxOptions {
   extraHttpConfig?: string
   /** Default the project's own (TEMPLATE_PATH); benchmarks give another build's. */
   templatePath?: string
+  /** Serve the download server over TLS with this certificate (see tls.ts); baseUrl is https. */
+  tls?: { certificate: string; key: string }
 }
 
 export interface NginxServer {
   port: number
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`, or `https://` with the `tls` option. */
   baseUrl: string
   /** The master process. */
   pid: number
@@ -128,6 +130,10 @@ function mainConfig(dir: string, downloadConf: string, opts: NginxOptions): stri
     `    fastcgi_temp_path ${dir}/fastcgi;`,
     `    uwsgi_temp_path ${dir}/uwsgi;`,
     `    scgi_temp_path ${dir}/scgi;`,
+    // At http level, so the template's own server block becomes a TLS one by its listen line alone.
+    ...(opts.tls
+      ? [`    ssl_certificate ${opts.tls.certificate};`, `    ssl_certificate_key ${opts.tls.key};`]
+      : []),
     `    include ${downloadConf};`,
     ...(opts.extraHttpConfig ? [opts.extraHttpConfig] : []),
     '}',
@@ -165,7 +171,7 @@ async function startOnce(opts: NginxOptions): Promise<NginxServer> {
 
   const render = async () => {
     const vars = {
-      DOWNLOAD_LISTEN: `127.0.0.1:${port}`,
+      DOWNLOAD_LISTEN: `127.0.0.1:${port}${opts.tls ? ' ssl' : ''}`,
       DOWNLOAD_SERVER_NAME: opts.serverName ?? 'localhost',
       GATEWAY_UPSTREAM: `127.0.0.1:${opts.gatewayPort}`,
       FILES_ROOT: opts.filesRoot.replace(/\/+$/, ''),
@@ -203,7 +209,7 @@ async function startOnce(opts: NginxOptions): Promise<NginxServer> {
 
   return {
     port,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     pid: running.pid,
     dir,
     stop,
