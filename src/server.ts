@@ -7,6 +7,7 @@ import { redactedConfig } from './config/gateway-config.js'
 import { loadConfig } from './config/load-config.js'
 import { ConfigError, formatProblem } from './config/problems.js'
 import { createLogger, flushLogger } from './logger.js'
+import { publishedPasswordRefusal } from './login/published-password.js'
 import { EXAMPLE_USER_ID, loadUsersFile } from './login/users-file.js'
 import { MemorySessionStore } from './session/memory-store.js'
 import { RedisSessionStore } from './session/redis-store.js'
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
       if (err instanceof ConfigError) return fatal(log, err.message)
       throw err
     }
+    const refusal = await publishedPasswordRefusal(config.login, users)
+    if (refusal) return fatal(log, refusal)
     if (users.has(EXAMPLE_USER_ID)) {
       log.warn(
         { user: EXAMPLE_USER_ID, file: config.login.usersFile },

@@ -48,7 +48,12 @@ export interface GatewayConfig {
       readonly clientCache: boolean
     }
   }
-  readonly login: { readonly enabled: boolean; readonly usersFile: string | undefined }
+  readonly login: {
+    readonly enabled: boolean
+    readonly usersFile: string | undefined
+    /** Development only: start even though a user has the published example password. */
+    readonly allowPublishedPassword: boolean
+  }
   readonly acl: {
     readonly paths: readonly string[]
     readonly defaultEffect: 'allow' | 'deny'

@@ -111,6 +111,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     login: {
       enabled: raw.login?.enabled ?? false,
       usersFile: raw.login?.users_file ? resolve(baseDir, raw.login.users_file) : undefined,
+      allowPublishedPassword: raw.login?.allow_published_password ?? false,
     },
     acl: {
       paths: (raw.acl.paths as string[]).map((p) => resolve(baseDir, p)),

@@ -87,6 +87,8 @@ export const gatewayConfigSchema = {
       properties: {
         enabled: { type: 'boolean' },
         users_file: { type: 'string', minLength: 1 },
+        // Only the development config sets it: users may keep the password the README publishes.
+        allow_published_password: { type: 'boolean' },
       },
     },
     acl: {

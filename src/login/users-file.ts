@@ -12,6 +12,8 @@ export interface LoginUser {
   readonly id: string
   readonly hash: NonNullable<ReturnType<typeof parsePasswordHash>>
   readonly groups: readonly string[]
+  /** Line of the user's password in the users file, for messages about it. */
+  readonly line: number
 }
 
 /** The id of the example user that the shipped config enables; its password is in the README. */
@@ -70,7 +72,10 @@ export function parseUsers(file: string, text: string): ReadonlyMap<string, Logi
     if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string' && g.length > 0)) {
       problem(['users', i, 'groups'], `${at}.groups`, 'must be a list of group names')
     }
-    if (hash) users.set(u.id, { id: u.id, hash, groups: groups as string[] })
+    if (hash) {
+      const line = source.lineOf(['users', i, 'password'])
+      users.set(u.id, { id: u.id, hash, groups: groups as string[], line })
+    }
   }
   if (found.length > 0) throw new ConfigError(found)
   return users

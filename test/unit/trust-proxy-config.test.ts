@@ -135,3 +135,25 @@ t.test('session.cookie.secure: auto by default, true, false or auto', async (t) 
     { line: 10, field: 'session.cookie.secure', message: /must be one of true, false, "auto"/ },
   ])
 })
+
+t.test('login.allow_published_password: off unless a config says so', async (t) => {
+  const login = (extra: string) => `  enabled: true\n  users_file: users.yaml\n${extra}`
+  const text = (extra: string) => withServer('', '').replace('acl:', `login:\n${login(extra)}acl:`)
+  t.equal(load(text('')).login.allowPublishedPassword, false)
+  t.equal(load(text('  allow_published_password: true\n')).login.allowPublishedPassword, true)
+})
+
+t.test('the shipped configs: production trusts private networks, development marks itself', async (t) => {
+  const production = parseConfig(
+    'config/gateway.production.yaml',
+    readFileSync('config/gateway.production.yaml', 'utf8'),
+    { GATEWAY_SESSION_SECRETS: 'x'.repeat(40) },
+  )
+  t.same(production.server.trustProxy, ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'])
+  t.equal(production.session.cookie.secure, true)
+  t.equal(production.login.allowPublishedPassword, false)
+  t.match(production.login.usersFile, /config\/users\.production\.yaml$/)
+  const development = parseConfig('config/gateway.yaml', readFileSync('config/gateway.yaml', 'utf8'), {})
+  t.equal(development.login.allowPublishedPassword, true)
+  t.equal(development.server.trustProxy, false)
+})
