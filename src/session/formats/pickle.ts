@@ -87,7 +87,7 @@ const NEWLINE = 0x0a
 // Containers while the pickle runs: Python fills lists and dicts after creating (and memoizing)
 // them, so they stay mutable until STOP, then become frozen values.
 class ListBuilder {
-  readonly items: Interim[] = []
+  constructor(readonly items: Interim[] = []) {}
 }
 class TupleBuilder {
   constructor(readonly items: readonly Interim[]) {}
@@ -323,12 +323,9 @@ class PickleMachine {
         case Op.EMPTY_LIST:
           this.#push(new ListBuilder())
           break
-        case Op.LIST: {
-          const list = new ListBuilder()
-          list.items.push(...this.#popMark())
-          this.#push(list)
+        case Op.LIST:
+          this.#push(new ListBuilder(this.#popMark()))
           break
-        }
         case Op.APPEND: {
           const item = this.#pop()
           this.#topList().items.push(item)
@@ -336,7 +333,9 @@ class PickleMachine {
         }
         case Op.APPENDS: {
           const items = this.#popMark()
-          this.#topList().items.push(...items)
+          const list = this.#topList()
+          // Not push(...items): a spread of a million arguments overflows the call stack.
+          for (const item of items) list.items.push(item)
           break
         }
         case Op.EMPTY_DICT:
