@@ -43,10 +43,23 @@ export function downloadHeaderList(segments: readonly string[], policy: Delivery
 }
 
 /**
+ * The names an x-accel reply gives the download's Content-Disposition and Cache-Control. nginx
+ * copies a gateway's Content-Disposition and Cache-Control to whatever it answers after the
+ * X-Accel-Redirect, its own error pages included (docs/nginx-behaviour.md §2): a missing
+ * or unreadable file would reach the browser as an HTML error page saved under the file's name,
+ * and a rule's `public, max-age` would let caches keep the 404. Under these names the values do
+ * not survive the redirect; the internal location puts them back with `add_header` without
+ * `always`, which nginx applies only to successful answers (200, 206, 304), never to an error.
+ * nginx/templates/download.conf.template reads exactly these names.
+ */
+export const ACCEL_DISPOSITION_HEADER = 'x-download-disposition'
+export const ACCEL_CACHE_CONTROL_HEADER = 'x-download-cache-control'
+
+/**
  * The X-Accel-Redirect value. nginx splits at the first literal '?' and then percent-decodes once
- * (docs/nginx-behaviour.md §3), so every segment is percent-encoded: '?', '#', '%' and '+' in
- * names survive, and a name like '%2e%2e' reaches the disk as those literal characters. The value
- * always starts with '/<prefix>/', never '@' and never a relative path.
+ * (docs/nginx-behaviour.md §3), so every segment is percent-encoded: '?', '#', '%' and '+'
+ * in names survive, and a name like '%2e%2e' reaches the disk as those literal characters. The
+ * value always starts with '/<prefix>/', never '@' and never a relative path.
  */
 export function accelRedirectTarget(internalPrefix: string, segments: readonly string[]): string {
   let out = `/${internalPrefix}`
@@ -63,10 +76,21 @@ export function accelReplyHeaders(
   segments: readonly string[],
   policy: DeliveryPolicy,
 ): string[] {
-  const list = downloadHeaderList(segments, policy)
-  // The reply has no body: Content-Length 0 keeps the upstream connection reusable without a
-  // chunked terminator.
-  list.push('content-length', '0')
+  const fileName = segments[segments.length - 1] as string
+  const list = [
+    // Content-Type keeps its own name: nginx replaces it with text/html on every error page it
+    // writes, and no directive could set it from a variable (add_header would send a second one).
+    'content-type',
+    contentTypeFor(fileName),
+    ACCEL_DISPOSITION_HEADER,
+    formatContentDisposition(policy.disposition, fileName),
+    ACCEL_CACHE_CONTROL_HEADER,
+    policy.cacheControl,
+    // The reply has no body: Content-Length 0 keeps the upstream connection reusable without a
+    // chunked terminator.
+    'content-length',
+    '0',
+  ]
   if (policy.limitRate > 0) list.push('x-accel-limit-rate', String(policy.limitRate))
   list.push('x-accel-redirect', accelRedirectTarget(internalPrefix, segments))
   return list

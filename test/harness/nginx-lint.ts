@@ -2,6 +2,8 @@
 // test/unit/nginx-lint.test.ts. It reads nginx's syntax (directives, blocks, quotes, comments)
 // well enough for the project's own files; it is not a full nginx parser.
 
+import { ACCEL_CACHE_CONTROL_HEADER, ACCEL_DISPOSITION_HEADER } from '../../src/delivery/accel-headers.js'
+
 export interface Directive {
   name: string
   /** Arguments with quotes removed. */
@@ -28,6 +30,8 @@ export type LintCode =
   | 'symlinks-followed'
   | 'index-in-internal'
   | 'cork-lost'
+  | 'download-headers-on-errors'
+  | 'download-headers-missing'
 
 export interface Problem {
   code: LintCode
@@ -221,6 +225,25 @@ function effective(name: string, around: readonly Directive[], loc: Location): s
   return (own ?? outer)?.args[0] ?? 'off'
 }
 
+/**
+ * Headers that describe the download and must never sit on an error page nginx writes for a file it
+ * cannot open: the browser would save that page under the file's name, or a cache would keep it.
+ */
+const DOWNLOAD_ONLY_HEADERS = new Set(['content-disposition', 'content-type', 'cache-control', 'expires'])
+
+/**
+ * What the internal location must add back from the gateway's X-Download-* headers, without
+ * `always`, and the variable it reads: the names the gateway really sends (accel-headers.ts).
+ */
+const READDED_HEADERS: ReadonlyArray<[header: string, variable: string]> = [
+  ['content-disposition', upstreamVariable(ACCEL_DISPOSITION_HEADER)],
+  ['cache-control', upstreamVariable(ACCEL_CACHE_CONTROL_HEADER)],
+]
+
+function upstreamVariable(header: string): string {
+  return `$upstream_http_${header.toLowerCase().replace(/-/g, '_')}`
+}
+
 // Each of these is an internal redirect, and `internal` lets internal redirects in
 // (docs/nginx-behaviour.md §4).
 const REDIRECTING = new Set(['rewrite', 'try_files', 'error_page'])
@@ -359,6 +382,29 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
           directive.line,
           `sendfile is off in location ${loc.path}: nginx would copy every file`,
         )
+      }
+      const addHeaders = inside.filter((d) => d.name === 'add_header')
+      for (const d of addHeaders) {
+        const header = (d.args[0] ?? '').toLowerCase()
+        if (DOWNLOAD_ONLY_HEADERS.has(header) && d.args.length > 2 && d.args.at(-1) === 'always') {
+          report(
+            'download-headers-on-errors',
+            d.line,
+            `"add_header ${d.args[0]} ... always" puts a download's header on nginx's error pages (missing or unreadable file)`,
+          )
+        }
+      }
+      for (const [header, variable] of READDED_HEADERS) {
+        const readded = addHeaders.some(
+          (d) => (d.args[0] ?? '').toLowerCase() === header && d.args[1] === variable,
+        )
+        if (!readded) {
+          report(
+            'download-headers-missing',
+            directive.line,
+            `location ${loc.path} must "add_header ${header} ${variable}" (without always): the gateway sends it under that name`,
+          )
+        }
       }
       for (const d of inside) {
         if (

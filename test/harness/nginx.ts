@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -44,6 +44,12 @@ export interface NginxOptions {
   templatePath?: string
   /** Serve the download server over TLS with this certificate (see tls.ts); baseUrl is https. */
   tls?: { certificate: string; key: string }
+  /**
+   * When the tests run as root: the user the workers run as, in nginx's `user` syntax
+   * (unprivilegedWorkerUser() gives one). Default root, which reads every file whatever its mode;
+   * a test of an unreadable file needs another. The caller makes filesRoot reachable for it.
+   */
+  workerUser?: string
 }
 
 export interface NginxServer {
@@ -87,6 +93,22 @@ export function renderTemplate(template: string, vars: Record<string, string>): 
 /** The `${NAME}` placeholders a template uses, in order of first use. */
 export function templateVariables(template: string): string[] {
   return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1] as string))]
+}
+
+/**
+ * `nobody` and its primary group, in nginx's `user` syntax (`nobody nogroup` on Debian): nginx
+ * would otherwise look for a group named like the user, which many systems do not have.
+ */
+export function unprivilegedWorkerUser(): string {
+  const field = (file: string, match: (cols: string[]) => boolean, col: number) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .find(match)?.[col]
+  const gid = field('/etc/passwd', (cols) => cols[0] === 'nobody', 3)
+  const group = gid === undefined ? undefined : field('/etc/group', (cols) => cols[2] === gid, 0)
+  if (group === undefined) throw new Error('no user nobody with a group in /etc/passwd and /etc/group')
+  return `nobody ${group}`
 }
 
 export function findNginx(): string {
@@ -140,8 +162,9 @@ function mainConfig(dir: string, downloadConf: string, opts: NginxOptions): stri
     '',
   ]
   // As root, the master hands the workers to `nobody`, who cannot enter the test's temp dirs
-  // (mkdtemp makes them 0700). Tests run as root on CI, so the workers stay root too.
-  if (process.getuid?.() === 0) lines.unshift('user root;')
+  // (mkdtemp makes them 0700). Tests run as root on CI, so the workers stay root too, unless the
+  // test asks for a user of its own (startOnce then opens the temp dir for it).
+  if (process.getuid?.() === 0) lines.unshift(`user ${opts.workerUser ?? 'root'};`)
   return lines.join('\n')
 }
 
@@ -192,6 +215,8 @@ async function startOnce(opts: NginxOptions): Promise<NginxServer> {
 
   try {
     for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub))
+    // Workers of another user must pass through to their temp paths (nginx gives those to them).
+    if (opts.workerUser !== undefined) await chmod(dir, 0o711)
     await render()
     await writeFile(confPath, mainConfig(dir, downloadConf, opts))
     // -p keeps every relative or compiled-in path (lock file aside) inside the temp dir; -e makes

@@ -64,7 +64,10 @@ const standIn = createServer((req, res) => {
         .writeHead(200, {
           'X-Accel-Redirect': `/_protected/${name.split('/').map(encodeURIComponent).join('/')}`,
           'Content-Type': STAND_IN_TYPE,
-          'Content-Disposition': `attachment; filename="${name.split('/').pop()}"`,
+          // Under the gateway's names: the internal location turns them back into
+          // Content-Disposition and Cache-Control on success only.
+          'X-Download-Disposition': `attachment; filename="${name.split('/').pop()}"`,
+          'X-Download-Cache-Control': 'private, no-store',
           ETag: '"from-the-stand-in"',
           // As Fastify sends it. nginx keeps the upstream connection after an X-Accel-Redirect
           // only when the reply says Content-Length: 0; node:http would otherwise chunk the
@@ -128,6 +131,9 @@ t.test(
     t.equal(res.body.toString(), SECRET)
     t.equal(header(res, 'content-type'), STAND_IN_TYPE, "the gateway's Content-Type beats mime.types")
     t.equal(header(res, 'content-disposition'), 'attachment; filename="secret.txt"')
+    t.equal(header(res, 'cache-control'), 'private, no-store')
+    t.equal(header(res, 'x-download-disposition'), undefined, 'the carrier headers stay behind')
+    t.equal(header(res, 'x-download-cache-control'), undefined)
     t.equal(header(res, 'x-content-type-options'), 'nosniff')
     t.equal(header(res, 'content-security-policy'), CSP)
     t.equal(header(res, 'referrer-policy'), 'no-referrer')
@@ -178,6 +184,8 @@ t.test('a directory through X-Accel-Redirect is 404 without a Location that name
   const granted = await fetchRaw('/download/dir')
   t.equal(granted.status, 404)
   t.equal(header(granted, 'location'), undefined)
+  t.equal(header(granted, 'content-disposition'), undefined, 'no download headers on the 404')
+  t.equal(header(granted, 'cache-control'), undefined)
 })
 
 t.test('a symlink out of the files root is refused, not followed', async (t) => {

@@ -1,7 +1,12 @@
 import fc from 'fast-check'
 import mime from 'mime'
 import t from 'tap'
-import { accelRedirectTarget, contentTypeFor, downloadHeaderList } from '../../src/delivery/accel-headers.js'
+import {
+  accelRedirectTarget,
+  accelReplyHeaders,
+  contentTypeFor,
+  downloadHeaderList,
+} from '../../src/delivery/accel-headers.js'
 
 t.test('accel headers: the target starts with the internal prefix and encodes every segment', async (t) => {
   t.equal(
@@ -60,4 +65,40 @@ t.test('accel headers: the remembered type is always what mime itself says for t
       { numRuns: 500 },
     ),
   )
+})
+
+t.test(
+  'accel headers: the x-accel reply carries disposition and cache policy under names nginx drops',
+  async (t) => {
+    const policy = { disposition: 'attachment', limitRate: 0, cacheControl: 'public, max-age=60' } as const
+    const h = accelReplyHeaders('_protected', ['x', 'r.pdf'], policy)
+    t.same(h, [
+      'content-type',
+      'application/pdf',
+      'x-download-disposition',
+      `attachment; filename="r.pdf"; filename*=UTF-8''r.pdf`,
+      'x-download-cache-control',
+      'public, max-age=60',
+      'content-length',
+      '0',
+      'x-accel-redirect',
+      '/_protected/x/r.pdf',
+    ])
+    // Under their own names nginx would copy them onto its error page for a missing file.
+    const names = h.filter((_, i) => i % 2 === 0)
+    t.notOk(names.includes('content-disposition'))
+    t.notOk(names.includes('cache-control'))
+    const direct = downloadHeaderList(['x', 'r.pdf'], policy)
+    t.equal(h[3], direct[3], 'the same disposition value as direct mode sends')
+    t.equal(h[5], direct[5], 'the same cache policy')
+  },
+)
+
+t.test('accel headers: a rate limit rides along, and X-Accel-Redirect stays last', async (t) => {
+  const h = accelReplyHeaders('p', ['a b.txt'], {
+    disposition: 'inline',
+    limitRate: 1024,
+    cacheControl: 'private, no-store',
+  })
+  t.same(h.slice(-4), ['x-accel-limit-rate', '1024', 'x-accel-redirect', '/p/a%20b.txt'])
 })

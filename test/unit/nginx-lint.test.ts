@@ -159,6 +159,44 @@ const variants: Array<[title: string, text: () => string, code: LintCode]> = [
     () => insertAfter(INTERNAL_OPEN, '        sendfile off;'),
     'cork-lost',
   ],
+  [
+    'Content-Disposition re-added with always',
+    () =>
+      edit(
+        'add_header Content-Disposition $upstream_http_x_download_disposition;',
+        'add_header Content-Disposition $upstream_http_x_download_disposition always;',
+      ),
+    'download-headers-on-errors',
+  ],
+  [
+    'Cache-Control re-added with always',
+    () =>
+      edit(
+        'add_header Cache-Control $upstream_http_x_download_cache_control;',
+        'add_header Cache-Control $upstream_http_x_download_cache_control always;',
+      ),
+    'download-headers-on-errors',
+  ],
+  [
+    'a fixed Content-Type on every status',
+    () => insertAfter('internal;', '        add_header Content-Type application/pdf always;'),
+    'download-headers-on-errors',
+  ],
+  [
+    'Content-Disposition not re-added',
+    () => edit(/\n\s*add_header Content-Disposition \$upstream_http_x_download_disposition;\n/, '\n'),
+    'download-headers-missing',
+  ],
+  [
+    'Cache-Control not re-added',
+    () => edit(/\n\s*add_header Cache-Control \$upstream_http_x_download_cache_control;\n/, '\n'),
+    'download-headers-missing',
+  ],
+  [
+    'Content-Disposition read from a header the gateway does not send',
+    () => edit('$upstream_http_x_download_disposition;', '$upstream_http_content_disposition;'),
+    'download-headers-missing',
+  ],
   ['unbalanced braces', () => edit(/\}\s*$/, ''), 'parse-error'],
 ]
 
