@@ -16,6 +16,7 @@ import {
 } from './acl/index.js'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load-config.js'
 import { ConfigError } from './config/problems.js'
+import { renderNginxCommand } from './deploy/render-nginx-command.js'
 import { hashPassword } from './login/password-hash.js'
 
 export interface Io {
@@ -183,6 +184,7 @@ export async function main(
   env: Readonly<Record<string, string | undefined>> = {},
   readInput: () => Promise<string> = readStdin,
 ): Promise<number> {
+  if (argv[0] === 'render-nginx') return renderNginxCommand(argv.slice(1), io)
   const parsed = parseCliArgs(argv, env)
   if (!parsed.ok) {
     io.err(`error: ${parsed.message}`)

@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { renderTemplate } from '../../src/deploy/render-nginx.js'
 import { freePort, startOnFreePort } from './ports.js'
 import { sleep, spawnManaged } from './process.js'
 
@@ -67,33 +68,9 @@ export interface NginxServer {
   reload(): Promise<void>
 }
 
-const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
-
-/**
- * Replaces every `${NAME}` in `template` with `vars[NAME]`, as envsubst would, and throws if a
- * placeholder has no value: an unfilled one would otherwise reach nginx as a literal string or
- * an undefined-variable error far from its cause.
- */
-export function renderTemplate(template: string, vars: Record<string, string>): string {
-  const missing = new Set<string>()
-  const out = template.replace(PLACEHOLDER, (whole, name: string) => {
-    const value = vars[name]
-    if (value === undefined) {
-      missing.add(name)
-      return whole
-    }
-    return value
-  })
-  if (missing.size > 0) {
-    throw new Error(`renderTemplate: no value for ${[...missing].map((n) => `\${${n}}`).join(', ')}`)
-  }
-  return out
-}
-
-/** The `${NAME}` placeholders a template uses, in order of first use. */
-export function templateVariables(template: string): string[] {
-  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1] as string))]
-}
+// One renderer for the harness and for `download-gateway render-nginx`: the same placeholders,
+// the same refusal of an unfilled one.
+export { renderTemplate, templateVariables } from '../../src/deploy/render-nginx.js'
 
 /**
  * `nobody` and its primary group, in nginx's `user` syntax (`nobody nogroup` on Debian): nginx
