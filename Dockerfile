@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The gateway image: built in one stage, run from a slim one with production dependencies only,
 # as the unprivileged `node` user. Node's current LTS line; the code also runs on Node 20.
+# It writes nothing at run time: docker-compose.yml runs it with a read-only root file system.
 ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
@@ -22,6 +23,8 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 # Example config only; docker-compose.yml mounts the operator's config over it.
 COPY config ./config
+# The nginx template, for `node dist/src/cli.js render-nginx` (a host's nginx config from the image).
+COPY nginx ./nginx
 USER node
 EXPOSE 3000
 # /healthz answers 200 only while the session store answers.
