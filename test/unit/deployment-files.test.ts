@@ -207,3 +207,54 @@ t.test(
     t.same(build.include, ['src'], 'the image builds src only')
   },
 )
+
+const unit = readFileSync('deploy/download-gateway.service', 'utf8')
+
+/** The values of `key=` lines in the systemd unit. */
+function unitValues(key: string): string[] {
+  return [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1] as string)
+}
+
+t.test('deployment: the systemd unit runs the build as its own user, hardened', async (t) => {
+  t.same(unitValues('ExecStart'), ['/usr/bin/node /opt/download-gateway/dist/src/server.js'])
+  t.ok(unitValues('User')[0] || unitValues('DynamicUser')[0] === 'yes', 'not root')
+  t.not(unitValues('User')[0], 'root')
+  for (const [key, value] of [
+    ['NoNewPrivileges', 'yes'],
+    ['ProtectSystem', 'strict'],
+    ['PrivateTmp', 'yes'],
+    ['ProtectHome', 'yes'],
+    ['PrivateDevices', 'yes'],
+    ['CapabilityBoundingSet', ''],
+    ['RestrictSUIDSGID', 'yes'],
+  ] as const) {
+    t.same(unitValues(key), [value], `${key}=${value}`)
+  }
+  t.ok(unitValues('ReadOnlyPaths').length > 0, 'read-only paths named')
+  // V8's JIT needs memory that is written and then executed.
+  t.notOk(unitValues('MemoryDenyWriteExecute').includes('yes'), 'Node would not start')
+  // The secrets arrive as credentials, under the names the config loader reads.
+  t.same(
+    unitValues('Environment').filter((e) => e.includes('_FILE=')),
+    ['GATEWAY_SESSION_SECRETS_FILE=%d/session_secrets', 'GATEWAY_REDIS_PASSWORD_FILE=%d/redis_password'],
+  )
+  t.same(
+    unitValues('LoadCredential').map((c) => c.split(':')[0]),
+    ['session_secrets', 'redis_password'],
+  )
+  t.same(unitValues('RestartPreventExitStatus'), ['2'], 'a config error is not retried forever')
+})
+
+const systemdAnalyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' })
+t.test(
+  'deployment: systemd-analyze finds nothing to say about the unit',
+  { skip: systemdAnalyze.status === 0 ? false : 'systemd-analyze is not installed here' },
+  async (t) => {
+    const run = spawnSync('systemd-analyze', ['verify', 'deploy/download-gateway.service'], {
+      encoding: 'utf8',
+    })
+    t.equal(run.status, 0)
+    // Unknown or misspelt keys are only warnings: any line naming the file is one.
+    t.notMatch(`${run.stdout}${run.stderr}`, /download-gateway\.service/, 'no warning')
+  },
+)

@@ -1,8 +1,8 @@
 // `download-gateway render-nginx`: the project's template rendered with only our placeholders
 // replaced, values that could break out of a directive refused, the TLS additions, and the result
 // checked by the real nginx of this machine (nginx -t).
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -292,3 +292,45 @@ t.test('atLeast compares dotted versions', async (t) => {
   t.notOk(atLeast('1.9.15', [1, 19, 5]))
 })
 
+// docs/deployment.md shows the TLS lines and a host nginx.conf: both must be what works.
+const deploymentDoc = readFileSync('docs/deployment.md', 'utf8')
+
+t.test('docs: the TLS lines shown are the ones render-nginx writes', async (t) => {
+  const shown = deploymentDoc.split('\n').filter((line) => /^\s+ssl_/.test(line))
+  t.ok(shown.length >= 8, 'the doc shows the ssl_ lines')
+  const rendered = renderNginxSite(template, TLS)
+  for (const line of shown) {
+    const directive = line.trim().replace(/^(ssl_certificate(?:_key)?) .*;$/, '$1')
+    t.ok(
+      rendered.split('\n').some((l) => l.trim().startsWith(directive)),
+      `rendered: ${directive.slice(0, 60)}`,
+    )
+  }
+})
+
+t.test('docs: the host nginx.conf shown, with the rendered TLS site, passes nginx -t', async (t) => {
+  const blocks = [...deploymentDoc.matchAll(/```nginx\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+  const main = blocks.find((b) => b.includes('events {'))
+  if (main === undefined) throw new Error('no nginx.conf in docs/deployment.md')
+  const dir = mkdtempSync(join(tmpdir(), 'gw-host-conf-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  mkdirSync(join(dir, 'conf.d'))
+  writeFileSync(join(dir, 'conf.d/download-gateway.conf'), renderNginxSite(template, TLS))
+  // The same file, with its machine paths moved into the temp folder.
+  const conf = main
+    .replace('include /etc/nginx/conf.d/*.conf;', `include ${dir}/conf.d/*.conf;`)
+    .replaceAll('/var/log/nginx/', `${dir}/`)
+    .replace('/run/nginx.pid', `${dir}/nginx.pid`)
+    .replace(/^user www-data;$/m, process.getuid?.() === 0 ? 'user root;' : '')
+    .replace('http {', `http {\n    client_body_temp_path ${dir}/cb;\n    proxy_temp_path ${dir}/px;`)
+  t.notMatch(conf, /\/var\/|\/run\/|\/etc\/nginx\/conf\.d/, 'nothing of the machine is touched')
+  writeFileSync(join(dir, 'nginx.conf'), conf)
+  const run = spawnSync(
+    nginx,
+    ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'e.log')],
+    {
+      encoding: 'utf8',
+    },
+  )
+  t.equal(run.status, 0, run.stderr)
+})
