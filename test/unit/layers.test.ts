@@ -18,7 +18,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['decision'],
   ['http'],
   ['app.ts'],
-  ['server.ts', 'cli.ts', 'cli', 'deploy'],
+  // Host-install tooling (render-nginx): used by the command line, never by the gateway itself.
+  ['deploy'],
+  ['server.ts', 'cli.ts', 'cli'],
 ]
 
 function unitOf(file: string): string {
