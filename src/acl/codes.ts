@@ -45,7 +45,4 @@ export function problem(
 }
 
 /** One line per problem, the form operators grep for: `file:line field: message [CODE severity]`. */
-export function formatProblem(p: AclProblem): string {
-  const where = p.field === '' ? `${p.file}:${p.line}` : `${p.file}:${p.line} ${p.field}`
-  return `${where}: ${p.message} [${p.code} ${p.severity}]`
-}
+export { formatProblem } from '../problems.js'

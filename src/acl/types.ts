@@ -1,4 +1,5 @@
 // The public shapes of the ACL engine. The app wires against these names; keep them stable.
+import type { FileProblem } from '../problems.js'
 
 /** Who is asking. `user` null means anonymous. */
 export interface Subject {
@@ -31,15 +32,10 @@ export interface Decision {
   readonly policy: ResponsePolicy
 }
 
-export interface AclProblem {
+/** A rule file's problem: always with its code and severity. Field e.g. `rules[3].path[1]`. */
+export interface AclProblem extends FileProblem {
   readonly severity: 'error' | 'warning'
   readonly code: string
-  readonly file: string
-  /** 1-based line of the offending node; 0 when the problem is about the whole file. */
-  readonly line: number
-  /** Where in the file, e.g. `rules[3].path[1]`; empty for the whole file. */
-  readonly field: string
-  readonly message: string
 }
 
 export interface AclOptions {

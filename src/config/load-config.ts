@@ -1,10 +1,12 @@
 // Loads the gateway config: the YAML file chosen by the environment, checked against one schema
-// with every problem reported at once, then environment overrides and secrets, then frozen.
+// with every problem reported at once (the schema also fills every default), then environment
+// overrides, secrets and paths resolved against the file's folder, then frozen. No default is
+// written here: they all live in schema.ts.
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
-import { DEFAULT_POLICY, parseLimitRate } from '../acl/index.js'
+import { parseLimitRate } from '../acl/index.js'
 import { deepFreeze } from '../deep-freeze.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
@@ -14,7 +16,7 @@ import { parseYamlSource, type YamlSource } from './yaml-source.js'
 
 export const DEFAULT_CONFIG_FILE = 'config/gateway.yaml'
 
-const ajv = new Ajv({ allErrors: true, strict: true })
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true })
 const validate = ajv.compile(gatewayConfigSchema)
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -45,7 +47,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     envProblems.push({ file: `environment`, line: 0, field: name, message })
 
   const baseDir = dirname(file)
-  const port = env.GATEWAY_PORT !== undefined ? Number(env.GATEWAY_PORT) : (raw.server?.port ?? 3000)
+  const port = env.GATEWAY_PORT !== undefined ? Number(env.GATEWAY_PORT) : raw.server.port
   if (!Number.isInteger(port) || port < 0 || port > 65535) envProblem('GATEWAY_PORT', 'must be a port number')
 
   const store = raw.session.store as 'memory' | 'redis'
@@ -64,66 +66,65 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       secretsGenerated = true
     }
   }
-  const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis?.url || 'redis://127.0.0.1:6379'
+  const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis.url
   const redisPassword = readSecretValue(env, 'GATEWAY_REDIS_PASSWORD', envProblem)
-  const trustProxy = readTrustProxy(env, raw.server?.trust_proxy, source, envProblem)
+  const trustProxy = readTrustProxy(env, raw.server.trust_proxy, source, envProblem)
   if (envProblems.length > 0 || trustProxy === undefined) throw new ConfigError(envProblems)
 
+  const { server, delivery, session, login, acl } = raw
   const config: GatewayConfig = {
     configFile: file,
     server: {
-      host: env.GATEWAY_HOST || raw.server?.host || '127.0.0.1',
+      host: env.GATEWAY_HOST || server.host,
       port,
-      logLevel: env.GATEWAY_LOG_LEVEL || raw.server?.log_level || 'info',
+      logLevel: env.GATEWAY_LOG_LEVEL || server.log_level,
       trustProxy,
     },
     delivery: {
-      mode: raw.delivery.mode,
-      filesRoot: resolve(baseDir, raw.delivery.files_root),
-      internalPrefix: raw.delivery.internal_prefix ?? '_protected',
-      routePrefix: raw.delivery.route_prefix ?? '/download/',
+      mode: delivery.mode,
+      filesRoot: resolve(baseDir, delivery.files_root),
+      internalPrefix: delivery.internal_prefix,
+      routePrefix: delivery.route_prefix,
     },
     session: {
       store,
-      cookieName: raw.session.cookie_name ?? 'sessionId',
-      cookiePrefix: raw.session.cookie_prefix ?? '',
-      userIdField: (raw.session.user_id_field ?? 'user.id').split('.'),
-      groupsField: (raw.session.groups_field ?? 'user.groups').split('.'),
-      maxAgeSeconds: raw.session.max_age_s ?? 8 * 3600,
+      cookieName: session.cookie_name,
+      cookiePrefix: session.cookie_prefix,
+      userIdField: session.user_id_field.split('.'),
+      groupsField: session.groups_field.split('.'),
+      maxAgeSeconds: session.max_age_s,
       cookie: {
-        // auto by default: never less than false, and Secure wherever the client used https.
-        secure: raw.session.cookie?.secure ?? 'auto',
-        sameSite: raw.session.cookie?.same_site ?? 'lax',
-        domain: raw.session.cookie?.domain,
-        path: raw.session.cookie?.path ?? '/',
+        secure: session.cookie.secure,
+        sameSite: session.cookie.same_site,
+        domain: session.cookie.domain,
+        path: session.cookie.path,
       },
       secrets,
       secretsGenerated,
       redis: {
         url: redisUrl,
         password: redisPassword,
-        keyPrefix: raw.session.redis?.key_prefix ?? 'sess:',
-        connectTimeoutMs: raw.session.redis?.connect_timeout_ms ?? 2000,
-        commandTimeoutMs: raw.session.redis?.command_timeout_ms ?? 500,
-        clientCache: raw.session.redis?.client_cache ?? false,
+        keyPrefix: session.redis.key_prefix,
+        connectTimeoutMs: session.redis.connect_timeout_ms,
+        commandTimeoutMs: session.redis.command_timeout_ms,
+        clientCache: session.redis.client_cache,
       },
     },
     login: {
-      enabled: raw.login?.enabled ?? false,
-      usersFile: raw.login?.users_file ? resolve(baseDir, raw.login.users_file) : undefined,
-      allowPublishedPassword: raw.login?.allow_published_password ?? false,
+      enabled: login.enabled,
+      usersFile: login.users_file ? resolve(baseDir, login.users_file) : undefined,
+      allowPublishedPassword: login.allow_published_password,
     },
     acl: {
-      paths: (raw.acl.paths as string[]).map((p) => resolve(baseDir, p)),
-      defaultEffect: raw.acl.default ?? 'deny',
-      watch: raw.acl.watch ?? true,
-      // Unset fields keep the ACL engine's own defaults, so the two can never disagree.
+      paths: (acl.paths as string[]).map((p) => resolve(baseDir, p)),
+      defaultEffect: acl.default,
+      watch: acl.watch,
       defaults: {
-        disposition: raw.acl.defaults?.disposition ?? DEFAULT_POLICY.disposition,
-        // the schema has checked the form already
-        limitRate: parseLimitRate(raw.acl.defaults?.limit_rate ?? DEFAULT_POLICY.limitRate) ?? 0,
-        cacheControl: raw.acl.defaults?.cache_control ?? DEFAULT_POLICY.cacheControl,
-        refusal: raw.acl.defaults?.refusal ?? DEFAULT_POLICY.refusal,
+        disposition: acl.defaults.disposition,
+        // The schema has checked the form already.
+        limitRate: parseLimitRate(acl.defaults.limit_rate) ?? 0,
+        cacheControl: acl.defaults.cache_control,
+        refusal: acl.defaults.refusal,
       },
     },
   }
@@ -154,7 +155,7 @@ function readTrustProxy(
     envProblem('GATEWAY_TRUST_PROXY', parsed.message)
     return undefined
   }
-  const parsed = parseTrustProxy(fromFile ?? false)
+  const parsed = parseTrustProxy(fromFile)
   if (parsed.ok) return parsed.value
   const at = parsed.index === undefined ? [] : [parsed.index]
   throw new ConfigError([

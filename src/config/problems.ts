@@ -1,15 +1,9 @@
-// A configuration problem, always with the file, line and field it is about, so an operator can go
-// straight to it. Used for start-up, for reloads and by the command line.
-export interface ConfigProblem {
-  readonly file: string
-  readonly line: number
-  readonly field: string
-  readonly message: string
-}
+// The config file's problems, and the error that carries all of them at once. The line each is
+// printed as comes from src/problems.ts, shared with the rule and users files.
+import { type FileProblem, formatProblem } from '../problems.js'
 
-export function formatProblem(p: ConfigProblem): string {
-  return `${p.file}:${p.line} ${p.field}: ${p.message}`
-}
+export type ConfigProblem = FileProblem
+export { formatProblem }
 
 export class ConfigError extends Error {
   readonly code = 'GW_ERR_CONFIG'

@@ -1,21 +1,36 @@
-// The one schema a gateway config file is checked against. Snake case, as operators write YAML;
-// load.ts turns the checked document into the camel-case GatewayConfig the code uses.
+// The one schema a gateway config file is checked against, and the one home of its defaults: ajv
+// fills every `default` below (useDefaults), so a key left out of a file reads exactly as its
+// default here, and nothing else in the code may invent one. Snake case, as operators write YAML;
+// load-config.ts turns the checked document into the camel-case GatewayConfig the code uses.
+// An object whose fields all have defaults has `default: {}` itself, so leaving it out entirely
+// still fills them.
+import { DEFAULT_POLICY } from '../acl/index.js'
 
 const policy = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    disposition: { enum: ['attachment', 'inline'] },
+    // The ACL engine's own defaults, so the two can never disagree.
+    disposition: { enum: ['attachment', 'inline'], default: DEFAULT_POLICY.disposition },
     limit_rate: {
       anyOf: [
         { type: 'integer', minimum: 0 },
         { type: 'string', pattern: '^[0-9]+[kKmMgG]?$' },
       ],
+      default: DEFAULT_POLICY.limitRate,
     },
-    cache_control: { type: 'string', minLength: 1, pattern: '^[\\x20-\\x7e]+$' },
-    refusal: { enum: [403, 404] },
+    cache_control: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[\\x20-\\x7e]+$',
+      default: DEFAULT_POLICY.cacheControl,
+    },
+    refusal: { enum: [403, 404], default: DEFAULT_POLICY.refusal },
   },
+  default: {},
 } as const
+
+const FIELD_PATH = '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$'
 
 export const gatewayConfigSchema = {
   type: 'object',
@@ -26,13 +41,14 @@ export const gatewayConfigSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        host: { type: 'string', minLength: 1 },
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
-        log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+        log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
         // Any shape here: trust-proxy.ts checks it, with one message that says what is accepted
         // instead of one line per alternative.
-        trust_proxy: {},
+        trust_proxy: { default: false },
       },
+      default: {},
     },
     delivery: {
       type: 'object',
@@ -41,8 +57,8 @@ export const gatewayConfigSchema = {
       properties: {
         mode: { enum: ['x-accel', 'direct'] },
         files_root: { type: 'string', minLength: 1 },
-        internal_prefix: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
-        route_prefix: { type: 'string', pattern: '^/([A-Za-z0-9_-]+/)+$' },
+        internal_prefix: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: '_protected' },
+        route_prefix: { type: 'string', pattern: '^/([A-Za-z0-9_-]+/)+$', default: '/download/' },
       },
     },
     session: {
@@ -51,32 +67,36 @@ export const gatewayConfigSchema = {
       required: ['store'],
       properties: {
         store: { enum: ['memory', 'redis'] },
-        cookie_name: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
-        cookie_prefix: { type: 'string', maxLength: 8 },
-        user_id_field: { type: 'string', pattern: '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$' },
-        groups_field: { type: 'string', pattern: '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$' },
-        max_age_s: { type: 'integer', minimum: 60 },
+        cookie_name: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'sessionId' },
+        cookie_prefix: { type: 'string', maxLength: 8, default: '' },
+        user_id_field: { type: 'string', pattern: FIELD_PATH, default: 'user.id' },
+        groups_field: { type: 'string', pattern: FIELD_PATH, default: 'user.groups' },
+        max_age_s: { type: 'integer', minimum: 60, default: 8 * 3600 },
         cookie: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            // auto: Secure exactly when the client reached us (or the trusted proxy) over https.
-            secure: { enum: [true, false, 'auto'] },
-            same_site: { enum: ['lax', 'strict', 'none'] },
+            // auto: Secure exactly when the client reached us (or the trusted proxy) over https;
+            // never weaker than false.
+            secure: { enum: [true, false, 'auto'], default: 'auto' },
+            same_site: { enum: ['lax', 'strict', 'none'], default: 'lax' },
+            // No default: without one the cookie is the host's alone.
             domain: { type: 'string', minLength: 1 },
-            path: { type: 'string', pattern: '^/' },
+            path: { type: 'string', pattern: '^/', default: '/' },
           },
+          default: {},
         },
         redis: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            url: { type: 'string', pattern: '^rediss?://' },
-            key_prefix: { type: 'string' },
-            connect_timeout_ms: { type: 'integer', minimum: 1 },
-            command_timeout_ms: { type: 'integer', minimum: 1 },
-            client_cache: { type: 'boolean' },
+            url: { type: 'string', pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' },
+            key_prefix: { type: 'string', default: 'sess:' },
+            connect_timeout_ms: { type: 'integer', minimum: 1, default: 2000 },
+            command_timeout_ms: { type: 'integer', minimum: 1, default: 500 },
+            client_cache: { type: 'boolean', default: false },
           },
+          default: {},
         },
       },
     },
@@ -88,8 +108,10 @@ export const gatewayConfigSchema = {
         enabled: { type: 'boolean' },
         users_file: { type: 'string', minLength: 1 },
         // Only the development config sets it: users may keep the password the README publishes.
-        allow_published_password: { type: 'boolean' },
+        allow_published_password: { type: 'boolean', default: false },
       },
+      // Required when login is enabled: load-config.ts says so with the line of `enabled`.
+      default: { enabled: false },
     },
     acl: {
       type: 'object',
@@ -97,8 +119,8 @@ export const gatewayConfigSchema = {
       required: ['paths'],
       properties: {
         paths: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-        default: { enum: ['allow', 'deny'] },
-        watch: { type: 'boolean' },
+        default: { enum: ['allow', 'deny'], default: 'deny' },
+        watch: { type: 'boolean', default: true },
         defaults: policy,
       },
     },
