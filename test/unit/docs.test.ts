@@ -13,12 +13,6 @@ const DOCS = readdirSync('docs')
   .map((name) => `docs/${name}`)
 const LINKING_FILES = ['README.md', ...DOCS, 'bench/NOTES.md', 'test/fixtures/corpora/README.md']
 
-// Pages that other work in flight adds; a link to one is reported as a todo until the page exists,
-// and is checked like any other from then on.
-const PAGES_IN_FLIGHT = new Set(['docs/deployment.md'])
-// Pages whose README row the README's owner adds; reported as a todo until the README links them.
-const PAGES_AWAITING_README_LINK = new Set(['docs/session-formats.md'])
-
 /** The text outside fenced code blocks and inline code spans, where links and headings live. */
 function prose(markdown: string): string {
   return markdown
@@ -58,8 +52,7 @@ t.test('docs: the README links every page under docs/', async (t) => {
   )
   t.ok(DOCS.length > 0, 'there are pages under docs/')
   for (const page of DOCS) {
-    const todo = !targets.has(page) && PAGES_AWAITING_README_LINK.has(page) && `${page} awaits its README row`
-    t.ok(targets.has(page), `README links ${page}`, { todo })
+    t.ok(targets.has(page), `README links ${page}`)
   }
 })
 
@@ -71,8 +64,7 @@ t.test('docs: every relative link and anchor leads somewhere', async (t) => {
       const [path, anchor] = link.split('#') as [string, string | undefined]
       const target = path === '' ? file : normalize(join(dirname(file), path))
       const exists = existsSync(target)
-      const todo = !exists && PAGES_IN_FLIGHT.has(target) ? `${target} is being written` : false
-      t.ok(exists, `${file}: ${link} exists`, { todo })
+      t.ok(exists, `${file}: ${link} exists`)
       if (exists && anchor !== undefined) {
         t.ok(anchorsOf(readFileSync(target, 'utf8')).has(anchor), `${file}: ${link} names a heading`)
       }
