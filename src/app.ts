@@ -23,8 +23,7 @@ import { healthRoutes } from './http/routes/health.js'
 import { loginRoutes } from './http/routes/login.js'
 import type { LoginUser } from './login/users-file.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
-import { SessionCookieVerifier } from './session/signed-cookie.js'
-import { ConnectSessionSource } from './session/sources/connect.js'
+import { createSessionSource } from './session/sources/create.js'
 
 export interface AppDeps {
   readonly store: SessionStore
@@ -100,13 +99,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     internalPrefix: config.delivery.internalPrefix,
     filesRoot: deps.realFilesRoot,
     acl: deps.acl,
-    source: new ConnectSessionSource({
-      cookieName: s.cookieName,
-      verifier: new SessionCookieVerifier(s.secrets, s.cookiePrefix),
-      store: deps.store,
-      userIdField: s.userIdField,
-      groupsField: s.groupsField,
-    }),
+    source: createSessionSource(s, { store: deps.store }),
   })
   await app.register(healthRoutes, { store: deps.store, ruleCount: () => deps.acl.current.ruleCount })
   if (config.login.enabled && deps.users) {

@@ -23,6 +23,8 @@ export interface GatewayConfig {
   }
   readonly session: {
     readonly store: 'memory' | 'redis'
+    /** The session format the main app writes (src/session/sources/). */
+    readonly source: 'connect'
     readonly cookieName: string
     readonly cookiePrefix: string
     readonly userIdField: readonly string[]

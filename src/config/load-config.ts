@@ -88,6 +88,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     },
     session: {
       store,
+      source: session.source,
       cookieName: session.cookie_name,
       cookiePrefix: session.cookie_prefix,
       userIdField: session.user_id_field.split('.'),

@@ -67,6 +67,9 @@ export const gatewayConfigSchema = {
       required: ['store'],
       properties: {
         store: { enum: ['memory', 'redis'] },
+        // Whose sessions these are: the format the main app writes. Each source adds its name here
+        // and, where it needs settings of its own, a block `session.<name>` below.
+        source: { enum: ['connect'], default: 'connect' },
         cookie_name: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'sessionId' },
         cookie_prefix: { type: 'string', maxLength: 8, default: '' },
         user_id_field: { type: 'string', pattern: FIELD_PATH, default: 'user.id' },

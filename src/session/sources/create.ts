@@ -1,0 +1,25 @@
+// The session source the config names, built from its settings. One case per source: adding a
+// framework is one case here, its enum value and block in config/schema.ts, and its module.
+import type { GatewayConfig } from '../../config/gateway-config.js'
+import type { SessionSource } from '../session-source.js'
+import type { SessionStore } from '../session-store.js'
+import { SessionCookieVerifier } from '../signed-cookie.js'
+import { ConnectSessionSource } from './connect.js'
+
+export interface SourceDeps {
+  /** The store server.ts created from `session.store` (memory or Redis). */
+  readonly store: SessionStore
+}
+
+export function createSessionSource(session: GatewayConfig['session'], deps: SourceDeps): SessionSource {
+  switch (session.source) {
+    case 'connect':
+      return new ConnectSessionSource({
+        cookieName: session.cookieName,
+        verifier: new SessionCookieVerifier(session.secrets, session.cookiePrefix),
+        store: deps.store,
+        userIdField: session.userIdField,
+        groupsField: session.groupsField,
+      })
+  }
+}
