@@ -17,6 +17,7 @@ import {
 } from './errors.js'
 import { accelGuard } from './http/accel-guard.js'
 import { decisionLog } from './http/decision-log.js'
+import { clientErrorHandler, expectationHandler } from './http/early-refusals.js'
 import { refuse } from './http/refuse.js'
 import { downloadRoutes } from './http/routes/download.js'
 import { healthRoutes } from './http/routes/health.js'
@@ -61,7 +62,11 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
       // (the decision log) never runs for them, so the line is written here or not at all.
       app.writeDecision(request, reply)
     },
+    // Requests Node's parser refuses never reach Fastify's routing: our refusal and line instead
+    // of Fastify's generic 400 and silence.
+    clientErrorHandler: clientErrorHandler(deps.logger),
   })
+  app.server.on('checkExpectation', expectationHandler(deps.logger))
 
   // Order matters: the hooks and decorations first (every route depends on them), then routes.
   await app.register(decisionLog, { logger: deps.logger })

@@ -54,6 +54,18 @@ export const GW_ERR_PATH_TOO_LONG = code('GW_ERR_PATH_TOO_LONG', 'Download path 
 export const GW_ERR_BAD_REQUEST = code('GW_ERR_BAD_REQUEST', 'Bad request', 400)
 export const GW_ERR_NO_ROUTE = code('GW_ERR_NO_ROUTE', 'Not found', 404)
 
+// Refused by Node's HTTP parser before Fastify saw a request (http/early-refusals.ts): the
+// connection is closed after the answer. A broken body framing (a bad chunk) is a GW_ERR_BAD_REQUEST.
+export const GW_ERR_BAD_REQUEST_LINE = code('GW_ERR_BAD_REQUEST_LINE', 'Bad request line', 400)
+export const GW_ERR_BAD_HEADER = code('GW_ERR_BAD_HEADER', 'Bad request header', 400)
+export const GW_ERR_HEADER_TOO_LARGE = code(
+  'GW_ERR_HEADER_TOO_LARGE',
+  'Request line or header fields too large',
+  431,
+)
+export const GW_ERR_REQUEST_TIMEOUT = code('GW_ERR_REQUEST_TIMEOUT', 'Request not received in time', 408)
+export const GW_ERR_EXPECTATION = code('GW_ERR_EXPECTATION', 'Expectation not supported', 417)
+
 // Identity problems.
 export const GW_ERR_NO_SESSION = code('GW_ERR_NO_SESSION', 'Login required', 401)
 export const GW_ERR_BAD_COOKIE = code('GW_ERR_BAD_COOKIE', 'Login required', 401)

@@ -87,6 +87,31 @@ export function decisionWriter(log: pino.Logger): DecisionWrite {
   })
 }
 
+/** A request refused before Fastify made a request of it: Node's parser or its `Expect` check. */
+export interface EarlyDecision {
+  /** Absent when the request line has no readable method. */
+  readonly method?: string
+  /** The request target as received (early-refusals.ts says how it is written). */
+  readonly target?: string
+  readonly status: number
+  readonly code: string
+  readonly detail?: string
+}
+
+/**
+ * The decision line of an early refusal, through pino's ordinary path (these are rare): the same
+ * message and fields as any decision line, but no reqId (Fastify never gave it one), user or ms.
+ */
+export function writeEarlyDecision(log: pino.Logger, d: EarlyDecision): void {
+  try {
+    const fields = { method: d.method, target: d.target, status: d.status, code: d.code, detail: d.detail }
+    if (d.status >= 500) log.error(fields, 'decision')
+    else log.info(fields, 'decision')
+  } catch {
+    // The destination itself is failing: there is nowhere left to say so.
+  }
+}
+
 /**
  * The line is written after the reply (the allowed 200 is already on its way): a failure here
  * must not turn into a second answer, nor vanish, since Fastify runs without a logger of its own.

@@ -5,7 +5,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayError } from '../errors.js'
 import { recordDecision } from './decision-log.js'
 
-const REFUSAL_HEADERS = { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' }
+export const REFUSAL_HEADERS = {
+  'cache-control': 'no-store',
+  'content-type': 'application/json; charset=utf-8',
+}
 
 export function refuse(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
   const fields = error.log
