@@ -1,14 +1,13 @@
 // Entry point: load and check the config, create the session store and the rule set, build the app,
 // listen, reload rules on SIGHUP, close gracefully on SIGTERM/SIGINT. Nothing else.
-import { realpathSync } from 'node:fs'
 import { AclHolder } from './acl/index.js'
 import { buildApp } from './app.js'
 import { redactedConfig } from './config/gateway-config.js'
 import { loadConfig } from './config/load-config.js'
 import { ConfigError, formatProblem } from './config/problems.js'
 import { createLogger, flushLogger } from './logger.js'
-import { publishedPasswordRefusal } from './login/published-password.js'
-import { EXAMPLE_USER_ID, loadUsersFile } from './login/users-file.js'
+import { EXAMPLE_USER_ID } from './login/users-file.js'
+import { aclOptionsOf, preflight } from './preflight.js'
 import { MemorySessionStore } from './session/memory-store.js'
 import { RedisSessionStore } from './session/redis-store.js'
 import type { SessionStore } from './session/session-store.js'
@@ -27,38 +26,17 @@ async function main(): Promise<void> {
   const log = createLogger(config.server.logLevel)
   log.info({ config: redactedConfig(config) }, 'configuration loaded')
 
-  // Only direct delivery reads the files; in x-accel mode they may live on nginx's side only.
-  let realFilesRoot = config.delivery.filesRoot
-  if (config.delivery.mode === 'direct') {
-    try {
-      realFilesRoot = realpathSync(config.delivery.filesRoot)
-    } catch {
-      return fatal(
-        log,
-        `${config.configFile}: delivery.files_root: ${config.delivery.filesRoot} does not exist`,
-      )
-    }
-  }
+  // The same checks `cli check` runs (preflight.ts).
+  const prepared = await preflight(config)
+  if (!prepared.ok) return fatal(log, prepared.problems.join('\n'))
+  const { realFilesRoot, users } = prepared
 
-  const acl = new AclHolder(
-    config.acl.paths,
-    { defaultEffect: config.acl.defaultEffect, defaults: config.acl.defaults },
-    log.child({ component: 'acl' }),
-  )
+  const acl = new AclHolder(config.acl.paths, aclOptionsOf(config), log.child({ component: 'acl' }))
   const first = await acl.load()
   if (!first.ok)
     return fatal(log, `invalid ACL rules:\n${first.errors.map((p) => `  ${formatProblem(p)}`).join('\n')}`)
 
-  let users: ReturnType<typeof loadUsersFile> | undefined
-  if (config.login.enabled && config.login.usersFile) {
-    try {
-      users = loadUsersFile(config.login.usersFile)
-    } catch (err) {
-      if (err instanceof ConfigError) return fatal(log, err.message)
-      throw err
-    }
-    const refusal = await publishedPasswordRefusal(config.login, users)
-    if (refusal) return fatal(log, refusal)
+  if (users && config.login.usersFile) {
     if (users.has(EXAMPLE_USER_ID)) {
       log.warn(
         { user: EXAMPLE_USER_ID, file: config.login.usersFile },

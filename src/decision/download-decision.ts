@@ -4,7 +4,7 @@
 // when the session source can answer from memory, through its read() otherwise (finishWithRead).
 // Kept apart from the route (http/routes/download.ts) so what is decided can be read, and tested,
 // apart from how the reply is written: nothing here knows Fastify.
-import type { RuleRef, RuleSet, Subject } from '../acl/index.js'
+import type { Decision, RuleRef, RuleSet, Subject } from '../acl/index.js'
 import type { DeliveryPolicy } from '../delivery/accel-headers.js'
 import {
   type DecisionRecord,
@@ -17,7 +17,7 @@ import {
   GW_ERR_STORE_UNAVAILABLE,
   withFields,
 } from '../errors.js'
-import { type CanonicalPath, canonicalizeRequestPath } from '../paths/canonical-path.js'
+import { type CanonicalPath, canonicalizeRequestPath, type PathRefusal } from '../paths/canonical-path.js'
 import {
   type IdentityResult,
   isPendingRead,
@@ -80,11 +80,7 @@ export function beginDownloadDecision(
   o: DownloadDecisionOptions,
 ): DownloadOutcome | PendingDecision {
   const canonical = canonicalizeRequestPath(rawUrl, o.routePrefix)
-  if (!canonical.ok) {
-    const error =
-      canonical.reason === 'too-long' ? new GW_ERR_PATH_TOO_LONG() : new GW_ERR_BAD_PATH(canonical.reason)
-    return { allow: false, error: withFields(error, { detail: canonical.reason }) }
-  }
+  if (!canonical.ok) return pathRefusal(canonical.reason)
   const identified = o.source.identify(cookieHeader)
   if (isPendingRead(identified)) return { pending: true, canonical, read: identified }
   return finishDownloadDecision(canonical, identified, o)
@@ -121,6 +117,35 @@ export async function finishWithRead(
   return finishDownloadDecision(p.canonical, identity, o)
 }
 
+function pathRefusal(reason: PathRefusal): DownloadOutcome {
+  const error = reason === 'too-long' ? new GW_ERR_PATH_TOO_LONG() : new GW_ERR_BAD_PATH(reason)
+  return { allow: false, error: withFields(error, { detail: reason }) }
+}
+
+/** What `cli explain` shows: the steps of a decision, each one the gateway's own. */
+export interface ExplainedDownload {
+  readonly outcome: DownloadOutcome
+  /** The canonical path, unless the request target was refused. */
+  readonly canonical?: CanonicalOk
+  /** The ACL's decision, unless the request target was refused. */
+  readonly decision?: Decision
+}
+
+/**
+ * The outcome for a request without a session (`subject` anonymous) or with the session of a
+ * known `subject`, with no session source: what `cli explain` prints, by the same steps.
+ */
+export function explainDownload(
+  rawUrl: string,
+  subject: Subject,
+  o: Pick<DownloadDecisionOptions, 'routePrefix' | 'acl'>,
+): ExplainedDownload {
+  const canonical = canonicalizeRequestPath(rawUrl, o.routePrefix)
+  if (!canonical.ok) return { outcome: pathRefusal(canonical.reason) }
+  const decision = o.acl.current.decide(canonical.aclPath, subject)
+  return { outcome: outcomeOf(canonical, subject, decision, 'no session'), canonical, decision }
+}
+
 /**
  * The ACL's word for this subject. `nobody` says why a request is anonymous: which 401 it gets,
  * and what its line says of the source.
@@ -132,6 +157,16 @@ function decideFor(
   nobody?: NoIdentity,
 ): DownloadOutcome {
   const decision = o.acl.current.decide(canonical.aclPath, subject)
+  return outcomeOf(canonical, subject, decision, o.source.name, nobody)
+}
+
+function outcomeOf(
+  canonical: CanonicalOk,
+  subject: Subject,
+  decision: Decision,
+  sourceName: string,
+  nobody?: NoIdentity,
+): DownloadOutcome {
   const record: DecisionRecord = {
     code: 'GW_ALLOW',
     path: canonical.path,
@@ -142,7 +177,7 @@ function decideFor(
   if (decision.allow) return { allow: true, record, segments: canonical.segments, policy: decision.policy }
   if (decision.policy.refusal === 404) return { allow: false, error: withFields(new GW_ERR_HIDDEN(), record) }
   if (subject.user !== null) return { allow: false, error: withFields(new GW_ERR_DENIED(), record) }
-  const source = nobody?.why === undefined ? o.source.name : `${o.source.name}: ${nobody.why}`
+  const source = nobody?.why === undefined ? sourceName : `${sourceName}: ${nobody.why}`
   const error = new (nobody?.reason ?? GW_ERR_NO_SESSION)()
   return { allow: false, error: withFields(error, { ...record, detail: `${decision.reason}, ${source}` }) }
 }

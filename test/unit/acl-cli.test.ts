@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
-import { canonicalCliPath, type Io, main, parseCliArgs } from '../../src/cli.js'
+import { requestTargetOf } from '../../src/cli/explain.js'
+import { type Io, main, parseCliArgs } from '../../src/cli.js'
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'acl')
 const good = join(fixtures, 'good')
@@ -34,7 +35,7 @@ t.test('cli args: explain collects --acl, --user, repeated --group, --default an
       name: 'explain',
       source: { kind: 'acl', paths: ['a.yaml', 'acl.d'], defaultEffect: 'allow' },
       subject: { user: 'alice', groups: ['g1', 'g2'] },
-      path: '/x/y',
+      target: '/x/y',
     },
   })
 })
@@ -57,19 +58,37 @@ t.test('cli args: usage errors are values, not exceptions', async (t) => {
     message: /--default goes with --acl/,
   })
   t.match(parseCliArgs(['hash-password', 'pw']), { ok: false, message: /standard input/ })
-  t.match(parseCliArgs(['explain', '--acl', 'a']), { ok: false, message: /one <path>/ })
+  t.match(parseCliArgs(['explain', '--acl', 'a']), { ok: false, message: /exactly one </ })
   t.match(parseCliArgs(['explain', '--acl', 'a', '--default', 'maybe', '/x']), { ok: false })
   t.match(parseCliArgs(['explain', '--acl', 'a', '--bogus', '/x']), { ok: false })
   t.match(parseCliArgs(['frobnicate']), { ok: false, message: /unknown command/ })
   t.match(parseCliArgs(['check', '--acl', 'a', '/x']), { ok: false })
-  t.match(parseCliArgs(['explain', '--acl', 'a', '../x']), { ok: false })
+  t.match(parseCliArgs(['explain', '--acl', 'a', '--group', 'g', '/x']), {
+    ok: false,
+    message: /--group needs --user/,
+  })
+  t.match(parseCliArgs(['check', '--acl', 'a', '--connect']), {
+    ok: false,
+    message: /--connect needs a gateway config/,
+  })
 })
 
-t.test('cli path: canonicalised minimally, .. refused', async (t) => {
-  t.same(canonicalCliPath('/a//b/./c'), { ok: true, path: '/a/b/c' })
-  t.same(canonicalCliPath('/caf\u0065\u0301'), { ok: true, path: '/caf\u00e9' })
-  t.match(canonicalCliPath('/a/../b'), { ok: false })
-  t.match(canonicalCliPath('a/b'), { ok: false })
+t.test('cli target: a URL or a target under the route prefix as sent, a file path encoded', async (t) => {
+  const target = (given: string) => {
+    const r = requestTargetOf(given, '/download/')
+    return r.ok ? r.command.target : `error: ${r.message}`
+  }
+  t.equal(target('https://files.example/download/a%20b.pdf?x=1'), '/download/a%20b.pdf?x=1')
+  t.equal(
+    target('http://h:8080/download/a/../b'),
+    '/download/a/../b',
+    'not resolved: curl --path-as-is sends it so',
+  )
+  t.equal(target('/download/home/demo/notes.txt'), '/download/home/demo/notes.txt')
+  t.equal(target('/home/demo/my notes#1.txt'), '/download/home/demo/my%20notes%231.txt')
+  t.equal(target('/caf\u00e9'), '/download/caf%C3%A9')
+  t.match(target('https://h/login'), /not a download/)
+  t.match(target('a/b'), /error: /)
 })
 
 t.test('cli explain: exit 0 on allow and prints the rule', async (t) => {
@@ -113,10 +132,10 @@ t.test('cli check: exit 0 and a summary for good rules', async (t) => {
   t.match(io.out_.join('\n'), 'ok: 4 rules from 2 files')
 })
 
-t.test('cli check: exit 1 and every problem printed for bad rules', async (t) => {
+t.test('cli check: exit 2 and every problem printed for bad rules', async (t) => {
   const io = capture()
   const code = await main(['check', '--acl', join(fixtures, 'errors', 'many-problems.yaml')], io)
-  t.equal(code, 1)
+  t.equal(code, 2)
   t.equal(io.err_.length, 4)
 })
 

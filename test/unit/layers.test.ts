@@ -17,10 +17,11 @@ const LAYERS: readonly (readonly string[])[] = [
   ['session', 'login'],
   ['decision'],
   ['http'],
-  ['app.ts'],
+  ['app.ts', 'preflight.ts'],
   // Host-install tooling (render-nginx): used by the command line, never by the gateway itself.
   ['deploy'],
-  ['server.ts', 'cli.ts', 'cli'],
+  ['server.ts', 'cli'],
+  ['cli.ts'],
 ]
 
 function unitOf(file: string): string {
