@@ -1,12 +1,13 @@
 // `check`, the real command line run as its own process: it fails exactly where the gateway refuses
 // to start (the gateway itself is started on the same config and must exit 2 with the same
 // problem), and reaches a real Redis with --connect.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { runCli, runServerToExit } from '../harness/cli.js'
 import { TEST_SECRET } from '../harness/gateway.js'
+import { projectRoot } from '../harness/nginx.js'
 import { freePort } from '../harness/ports.js'
 import { type RedisServer, startRedis } from '../harness/redis.js'
 import { scenarioUsersYaml } from '../harness/scenario.js'
@@ -82,6 +83,17 @@ t.test('check and the gateway: a broken users file is exit 2 for both, at its ow
   t.equal(check.code, 2)
   t.match(check.stderr, `${join(dir, 'bad-users.yaml')}:3 users[0].password: must be a scrypt hash`)
   t.equal((await serverOn(file)).code, 2)
+})
+
+t.test('check: a user with the published password is exit 2, as for the gateway', async (t) => {
+  await copyFile(join(projectRoot(), 'config', 'users.yaml'), join(dir, 'demo-users.yaml'))
+  const file = await configWith('demo-users-config.yaml', {
+    '  users_file: users.yaml': '  users_file: demo-users.yaml',
+  })
+  const check = await runCli(['check', '--config', file])
+  t.equal(check.code, 2)
+  t.match(check.stderr, /demo-users\.yaml:\d+ users: "demo" has the example password published in the README/)
+  t.notMatch(check.stdout + check.stderr, 'demo-download-1', 'the password itself is never printed')
 })
 
 t.test('check: both problems at once, where the gateway stops at the first', async (t) => {
