@@ -14,6 +14,8 @@ export interface GatewayConfig {
     readonly logLevel: string
     /** Peers whose X-Forwarded-Proto/-For are believed (Fastify's trustProxy). */
     readonly trustProxy: TrustProxy
+    /** auto: readable lines on a terminal, JSON lines otherwise. */
+    readonly logFormat: 'auto' | 'pretty' | 'json'
   }
   readonly delivery: {
     readonly mode: 'x-accel' | 'direct'

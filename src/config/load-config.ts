@@ -10,7 +10,7 @@ import { parseLimitRate } from '../acl/index.js'
 import { deepFreeze } from '../deep-freeze.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
-import { gatewayConfigSchema } from './schema.js'
+import { gatewayConfigSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js'
 import { parseTrustProxy, parseTrustProxyEnv, type TrustProxy } from './trust-proxy.js'
 import { parseYamlSource, type YamlSource } from './yaml-source.js'
 
@@ -50,6 +50,13 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   const port = env.GATEWAY_PORT !== undefined ? Number(env.GATEWAY_PORT) : raw.server.port
   if (!Number.isInteger(port) || port < 0 || port > 65535) envProblem('GATEWAY_PORT', 'must be a port number')
 
+  const logLevel = env.GATEWAY_LOG_LEVEL || raw.server.log_level
+  if (!LOG_LEVELS.includes(logLevel))
+    envProblem('GATEWAY_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
+  const logFormat = env.GATEWAY_LOG_FORMAT || raw.server.log_format
+  if (!LOG_FORMATS.includes(logFormat))
+    envProblem('GATEWAY_LOG_FORMAT', `must be one of ${LOG_FORMATS.join(', ')}`)
+
   const store = raw.session.store as 'memory' | 'redis'
   const secrets = readSecrets(env, envProblem)
   let secretsGenerated = false
@@ -77,7 +84,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     server: {
       host: env.GATEWAY_HOST || server.host,
       port,
-      logLevel: env.GATEWAY_LOG_LEVEL || server.log_level,
+      logLevel,
+      logFormat,
       trustProxy,
     },
     delivery: {

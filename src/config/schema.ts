@@ -32,6 +32,9 @@ const policy = {
 
 const FIELD_PATH = '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$'
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+export const LOG_FORMATS = ['auto', 'pretty', 'json']
+
 export const gatewayConfigSchema = {
   type: 'object',
   additionalProperties: false,
@@ -43,7 +46,8 @@ export const gatewayConfigSchema = {
       properties: {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
-        log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+        log_level: { enum: LOG_LEVELS, default: 'info' },
+        log_format: { enum: LOG_FORMATS, default: 'auto' },
         // Any shape here: trust-proxy.ts checks it, with one message that says what is accepted
         // instead of one line per alternative.
         trust_proxy: { default: false },

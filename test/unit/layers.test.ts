@@ -11,13 +11,13 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src')
 
 /** Lowest first. A unit is a top-level file or folder of src/. */
 const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts', 'problems.ts', 'deep-freeze.ts', 'log-destination.ts'],
+  ['errors.ts', 'problems.ts', 'deep-freeze.ts', 'log-destination.ts', 'log-pretty.ts'],
   ['paths', 'acl', 'delivery', 'logger.ts'],
   ['config'],
   ['session', 'login'],
   ['decision'],
   ['http'],
-  ['app.ts', 'preflight.ts'],
+  ['app.ts', 'preflight.ts', 'startup-failure.ts'],
   // Host-install tooling (render-nginx): used by the command line, never by the gateway itself.
   ['deploy'],
   ['server.ts', 'cli'],

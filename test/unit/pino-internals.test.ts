@@ -41,7 +41,7 @@ async function productionLogger(t: Test, level = 'info') {
   const dir = await mkdtemp(join(tmpdir(), 'pino-guard-'))
   const file = join(dir, 'log')
   const fd = openSync(file, 'w')
-  const log = createLogger(level, fd)
+  const log = createLogger(level, { fd })
   t.teardown(async () => {
     closeSync(fd)
     await rm(dir, { recursive: true, force: true })
