@@ -98,15 +98,19 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   })
 
   const s = config.session
+  const source = createSessionSource(s, { store: deps.store })
+  // deps.store is its creator's to close (server.ts); connections a source opens itself (the
+  // callback's to the main app) close with the app.
+  if (s.source !== 'connect') app.addHook('onClose', () => source.close())
   await app.register(downloadRoutes, {
     routePrefix: config.delivery.routePrefix,
     mode: config.delivery.mode,
     internalPrefix: config.delivery.internalPrefix,
     filesRoot: deps.realFilesRoot,
     acl: deps.acl,
-    source: createSessionSource(s, { store: deps.store }),
+    source,
   })
-  await app.register(healthRoutes, { store: deps.store, ruleCount: () => deps.acl.current.ruleCount })
+  await app.register(healthRoutes, { source, ruleCount: () => deps.acl.current.ruleCount })
   if (config.login.enabled && deps.users) {
     await app.register(loginRoutes, {
       users: deps.users,

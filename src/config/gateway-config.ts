@@ -3,6 +3,20 @@
 import type { ResponsePolicy } from '../acl/index.js'
 import type { TrustProxy } from './trust-proxy.js'
 
+/** The main app's "who is this?" endpoint (session.source: callback). */
+export interface CallbackConfig {
+  readonly url: string
+  readonly cookieNames: readonly string[]
+  readonly timeoutMs: number
+  readonly cacheTtlMs: number
+  readonly cacheMaxEntries: number
+  readonly userField: readonly string[]
+  readonly groupsField: readonly string[]
+  readonly tokenHeader: string
+  /** GATEWAY_CALLBACK_TOKEN: sent in tokenHeader so the app can tell the gateway from a browser. */
+  readonly token: string | undefined
+}
+
 /** `acl.defaults`: the response policy every rule starts from. */
 export type PolicyDefaults = ResponsePolicy
 
@@ -26,7 +40,7 @@ export interface GatewayConfig {
   readonly session: {
     readonly store: 'memory' | 'redis'
     /** The session format the main app writes (src/session/sources/). */
-    readonly source: 'connect'
+    readonly source: 'connect' | 'callback'
     readonly cookieName: string
     readonly cookiePrefix: string
     readonly userIdField: readonly string[]
@@ -51,6 +65,8 @@ export interface GatewayConfig {
       readonly commandTimeoutMs: number
       readonly clientCache: boolean
     }
+    /** session.source: callback; undefined for the other sources. */
+    readonly callback: CallbackConfig | undefined
   }
   readonly login: {
     readonly enabled: boolean
@@ -77,6 +93,11 @@ export function redactedConfig(config: GatewayConfig): object {
         ...config.session.redis,
         url: config.session.redis.url.replace(/\/\/[^@/]*@/, '//[redacted]@'),
         password: config.session.redis.password ? '[redacted]' : undefined,
+      },
+      callback: config.session.callback && {
+        ...config.session.callback,
+        url: config.session.callback.url.replace(/\/\/[^@/]*@/, '//[redacted]@'),
+        token: config.session.callback.token ? '[redacted]' : undefined,
       },
     },
   }

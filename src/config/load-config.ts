@@ -75,6 +75,9 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   }
   const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis.url
   const redisPassword = readSecretValue(env, 'GATEWAY_REDIS_PASSWORD', envProblem)
+  const callbackToken = readSecretValue(env, 'GATEWAY_CALLBACK_TOKEN', envProblem)
+  if (callbackToken !== undefined && callbackToken.length < 32)
+    envProblem('GATEWAY_CALLBACK_TOKEN', 'must be at least 32 characters long')
   const trustProxy = readTrustProxy(env, raw.server.trust_proxy, source, envProblem)
   if (envProblems.length > 0 || trustProxy === undefined) throw new ConfigError(envProblems)
 
@@ -118,6 +121,20 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
         commandTimeoutMs: session.redis.command_timeout_ms,
         clientCache: session.redis.client_cache,
       },
+      callback:
+        session.source === 'callback'
+          ? {
+              url: session.callback.url,
+              cookieNames: session.callback.cookie_names,
+              timeoutMs: session.callback.timeout_ms,
+              cacheTtlMs: session.callback.cache_ttl_ms,
+              cacheMaxEntries: session.callback.cache_max_entries,
+              userField: session.callback.user_field.split('.'),
+              groupsField: session.callback.groups_field.split('.'),
+              tokenHeader: session.callback.token_header,
+              token: callbackToken,
+            }
+          : undefined,
     },
     login: {
       enabled: login.enabled,
@@ -137,6 +154,19 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       },
     },
   }
+  const sourceProblem = sourceSettingsProblem(raw.session, source)
+  if (sourceProblem) throw new ConfigError([sourceProblem])
+  if (config.login.enabled && config.session.source !== 'connect') {
+    // The built-in login writes connect-style sessions, which no other source would ever read.
+    throw new ConfigError([
+      {
+        file,
+        line: source.lineOf(['login', 'enabled']),
+        field: 'login.enabled',
+        message: `the built-in login writes connect sessions; with session.source ${config.session.source} the main app logs users in: set it to false`,
+      },
+    ])
+  }
   if (config.login.enabled && !config.login.usersFile) {
     throw new ConfigError([
       {
@@ -148,6 +178,33 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     ])
   }
   return deepFreeze(config)
+}
+
+/** What the chosen session source needs and the schema cannot ask for without knowing the source. */
+function sourceSettingsProblem(
+  session: { source: string; callback: { url?: string; cookie_names?: string[] } },
+  source: YamlSource,
+): ConfigProblem | undefined {
+  if (session.source !== 'callback') return undefined
+  const line = source.lineOf(['session', 'source'])
+  for (const key of ['url', 'cookie_names'] as const) {
+    if (session.callback[key] === undefined)
+      return {
+        file: source.file,
+        line,
+        field: `session.callback.${key}`,
+        message: 'required when session.source is callback',
+      }
+  }
+  const url = session.callback.url as string
+  if (!URL.canParse(url))
+    return {
+      file: source.file,
+      line: source.lineOf(['session', 'callback', 'url']),
+      field: 'session.callback.url',
+      message: 'is not a URL',
+    }
+  return undefined
 }
 
 /** GATEWAY_TRUST_PROXY, else server.trust_proxy, else false; undefined after a problem. */

@@ -73,7 +73,7 @@ export const gatewayConfigSchema = {
         store: { enum: ['memory', 'redis'] },
         // Whose sessions these are: the format the main app writes. Each source adds its name here
         // and, where it needs settings of its own, a block `session.<name>` below.
-        source: { enum: ['connect'], default: 'connect' },
+        source: { enum: ['connect', 'callback'], default: 'connect' },
         cookie_name: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'sessionId' },
         cookie_prefix: { type: 'string', maxLength: 8, default: '' },
         user_id_field: { type: 'string', pattern: FIELD_PATH, default: 'user.id' },
@@ -102,6 +102,33 @@ export const gatewayConfigSchema = {
             connect_timeout_ms: { type: 'integer', minimum: 1, default: 2000 },
             command_timeout_ms: { type: 'integer', minimum: 1, default: 500 },
             client_cache: { type: 'boolean', default: false },
+          },
+          default: {},
+        },
+        // session.source: callback. url and cookie_names have no default: load-config.ts asks for
+        // them, with the line of `source`, when that source is chosen.
+        callback: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', pattern: '^https?://' },
+            cookie_names: {
+              type: 'array',
+              minItems: 1,
+              uniqueItems: true,
+              items: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+            },
+            timeout_ms: { type: 'integer', minimum: 1, maximum: 60000, default: 1000 },
+            // The staleness bound: a logout in the app takes effect within it. 0: no cache.
+            cache_ttl_ms: { type: 'integer', minimum: 0, maximum: 300000, default: 5000 },
+            cache_max_entries: { type: 'integer', minimum: 1, default: 10000 },
+            user_field: { type: 'string', pattern: FIELD_PATH, default: 'user' },
+            groups_field: { type: 'string', pattern: FIELD_PATH, default: 'groups' },
+            token_header: {
+              type: 'string',
+              pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+              default: 'x-gateway-token',
+            },
           },
           default: {},
         },

@@ -1,24 +1,24 @@
-// GET /healthz: ready when the session store answers. Used by the container healthcheck and by
+// GET /healthz: ready when the session source (its store, or the main app it asks) answers. Used by the container healthcheck and by
 // nginx operators; it says nothing about users or files.
 import type { FastifyInstance } from 'fastify'
 import { GW_ERR_STORE_UNAVAILABLE, withFields } from '../../errors.js'
-import type { SessionStore } from '../../session/session-store.js'
+import type { SessionSource } from '../../session/session-source.js'
 import { recordDecision, startDecision } from '../decision-log.js'
 import { refuse } from '../refuse.js'
 
 export interface HealthRouteOptions {
-  readonly store: SessionStore
+  readonly source: Pick<SessionSource, 'ping'>
   readonly ruleCount: () => number
 }
 
 export async function healthRoutes(
   app: FastifyInstance,
-  { store, ruleCount }: HealthRouteOptions,
+  { source, ruleCount }: HealthRouteOptions,
 ): Promise<void> {
   app.get('/healthz', async (request, reply) => {
     startDecision(request)
     try {
-      await store.ping()
+      await source.ping()
     } catch (err) {
       return refuse(
         request,

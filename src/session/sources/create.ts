@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../../config/gateway-config.js'
 import type { SessionSource } from '../session-source.js'
 import type { SessionStore } from '../session-store.js'
 import { SessionCookieVerifier } from '../signed-cookie.js'
+import { CallbackSessionSource } from './callback.js'
 import { ConnectSessionSource } from './connect.js'
 
 export interface SourceDeps {
@@ -21,5 +22,19 @@ export function createSessionSource(session: GatewayConfig['session'], deps: Sou
         userIdField: session.userIdField,
         groupsField: session.groupsField,
       })
+    case 'callback': {
+      const c = session.callback
+      if (c === undefined) throw new Error('session.source callback without its session.callback settings')
+      return new CallbackSessionSource({
+        url: new URL(c.url),
+        cookieNames: c.cookieNames,
+        timeoutMs: c.timeoutMs,
+        cacheTtlMs: c.cacheTtlMs,
+        cacheMaxEntries: c.cacheMaxEntries,
+        userField: c.userField,
+        groupsField: c.groupsField,
+        ...(c.token === undefined ? {} : { token: { header: c.tokenHeader, value: c.token } }),
+      })
+    }
   }
 }
