@@ -13,6 +13,8 @@ export const WHOAMI_PATH = '/auth/whoami'
 export interface ForcedAnswer {
   readonly status?: number
   readonly body?: string | Buffer
+  /** Sends the body in pieces, without a Content-Length. */
+  readonly chunked?: boolean
   /** Waits this long before answering. */
   readonly delayMs?: number
 }
@@ -71,6 +73,11 @@ export async function startCallbackApp(o: CallbackAppOptions = {}): Promise<Call
     const answer = () => {
       if (forced?.status !== undefined || forced?.body !== undefined) {
         res.writeHead(forced.status ?? 200, { 'content-type': 'application/json' })
+        if (forced.chunked && forced.body !== undefined) {
+          const body = Buffer.from(forced.body)
+          for (let at = 0; at < body.length; at += 8192) res.write(body.subarray(at, at + 8192))
+          return void res.end()
+        }
         return void res.end(forced.body ?? '')
       }
       if (o.token !== undefined && req.headers['x-gateway-token'] !== o.token)

@@ -132,3 +132,69 @@ t.test('config: login needs a users file', async (t) => {
 t.test('config: a missing config file is a clear error', async (t) => {
   t.throws(() => loadConfig({ GATEWAY_CONFIG: 'no/such/file.yaml' }, '/'), ConfigError)
 })
+
+const callbackConfig = `
+delivery:
+  mode: x-accel
+  files_root: /srv/files
+session:
+  store: memory
+  source: callback
+  callback:
+    url: http://app.internal/auth/whoami
+    cookie_names: [laravel_session]
+acl:
+  paths: [acl.d]
+`
+
+t.test('config: the callback source, its defaults and its token', async (t) => {
+  const token = 'a-callback-token-long-enough-0123456789'
+  const c = parseConfig('/etc/gw/gateway.yaml', callbackConfig, { GATEWAY_CALLBACK_TOKEN: token })
+  t.same(c.session.callback, {
+    url: 'http://app.internal/auth/whoami',
+    cookieNames: ['laravel_session'],
+    timeoutMs: 1000,
+    cacheTtlMs: 5000,
+    cacheMaxEntries: 10000,
+    userField: ['user'],
+    groupsField: ['groups'],
+    tokenHeader: 'x-gateway-token',
+    token,
+  })
+  t.equal(parseConfig('/x.yaml', minimal, {}).session.callback, undefined, 'absent for other sources')
+  t.same(
+    problemsOf(callbackConfig, { GATEWAY_CALLBACK_TOKEN: 'short' }).map((p) => p.field),
+    ['GATEWAY_CALLBACK_TOKEN'],
+  )
+})
+
+t.test('config: the callback source needs its url and cookie names', async (t) => {
+  const noUrl = callbackConfig.replace('    url: http://app.internal/auth/whoami\n', '')
+  t.same(problemsOf(noUrl), [
+    {
+      file: '/etc/gw/gateway.yaml',
+      line: 7,
+      field: 'session.callback.url',
+      message: 'required when session.source is callback',
+    },
+  ])
+  const noCookies = callbackConfig.replace('    cookie_names: [laravel_session]\n', '')
+  t.same(
+    problemsOf(noCookies).map((p) => p.field),
+    ['session.callback.cookie_names'],
+  )
+  t.same(
+    problemsOf(callbackConfig.replace('http://app.internal', 'ftp://app.internal')).map((p) => p.field),
+    ['session.callback.url'],
+  )
+})
+
+t.test('config: the built-in login only goes with connect sessions', async (t) => {
+  const withLogin = `${callbackConfig}login:\n  enabled: true\n  users_file: users.yaml\n`
+  const problems = problemsOf(withLogin)
+  t.same(
+    problems.map((p) => [p.field, p.line]),
+    [['login.enabled', 14]],
+  )
+  t.match(problems[0]?.message, /built-in login writes connect sessions/)
+})

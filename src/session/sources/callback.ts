@@ -28,6 +28,8 @@ export interface CallbackSourceOptions {
   readonly groupsField: readonly string[]
   /** A header that tells the app this call is the gateway's, e.g. a shared token. */
   readonly token?: { readonly header: string; readonly value: string }
+  /** Milliseconds on a monotonic clock; tests move it to see the cache expire. */
+  readonly now?: () => number
 }
 
 /** A 200 body larger than this is refused: a "who is this?" answer is a few hundred bytes. */
@@ -77,7 +79,7 @@ export class CallbackSessionSource implements SessionSource {
       headers: o.token ? { [o.token.header]: o.token.value } : {},
       maxSockets: MAX_SOCKETS,
     })
-    this.#answers = new AnswerCache(o.cacheTtlMs, o.cacheMaxEntries)
+    this.#answers = new AnswerCache(o.cacheTtlMs, o.cacheMaxEntries, o.now)
   }
 
   identify(cookieHeader: string | undefined): IdentityResult | AppCall {
