@@ -45,6 +45,36 @@ acl:
 `
 }
 
+/**
+ * The gateway asking the main app at `whoamiUrl` who the session cookie belongs to
+ * (session.source: callback), answers kept `cacheTtlMs`; the same files and rules as gatewayYaml.
+ */
+export function callbackGatewayYaml(filesRoot: string, whoamiUrl: string, cacheTtlMs: number): string {
+  return `server:
+  host: 127.0.0.1
+  log_level: info
+delivery:
+  mode: x-accel
+  files_root: ${filesRoot}
+  internal_prefix: ${INTERNAL_PREFIX}
+  route_prefix: /download/
+session:
+  store: memory
+  source: callback
+  callback:
+    url: ${whoamiUrl}
+    cookie_names: [sessionId]
+    timeout_ms: 1000
+    cache_ttl_ms: ${cacheTtlMs}
+login:
+  enabled: false
+acl:
+  paths: [acl.d]
+  default: deny
+  watch: false
+`
+}
+
 /** The rule set gatewayYaml expects: `rules` rules in `dir`/acl.d, the bench folder among them. */
 export async function writeAclFolder(dir: string, rules: number): Promise<void> {
   await mkdir(join(dir, 'acl.d'))

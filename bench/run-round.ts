@@ -11,7 +11,7 @@ import type { WrkResult } from './wrk.js'
 /**
  * Measures `load` (a wrk run of `seconds` against setup `s`): the server time is every process
  * that works for the setup on the servers' core, nginx workers, its Node process and, for the
- * gateways, Redis.
+ * gateways, Redis, or the main app the callback gateway asks.
  */
 export async function measureRound(
   s: Setup,
@@ -24,6 +24,7 @@ export async function measureRound(
     ...childPids(s.nginx.pid),
     ...(s.node ? [s.node.pid] : []),
     ...(s.usesRedis ? [redisPid] : []),
+    ...(s.helperPids ?? []),
   ]
   const cpuBefore = pids.map(cpuMicros)
   const nodeBefore = s.node ? cpuMicros(s.node.pid) : 0

@@ -5,6 +5,8 @@
 //   node streaming  Fastify streaming the file itself
 //   gateway         the real server (dist/src/server.js): Redis sessions, 1,000 ACL rules,
 //                   decision log at `info` into a file, once with client_cache off and once on
+//   gateway-callback the same gateway asking a small main app (whoami-app.ts) who the session
+//                   is, answers cached 5 s (session.source: callback); 1 KiB only
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -12,6 +14,7 @@ import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx
 import { freePort } from '../test/harness/ports.js'
 import { startRedis } from '../test/harness/redis.js'
 import {
+  callbackGatewayYaml,
   checkServes,
   gatewayEnv,
   gatewayYaml,
@@ -25,6 +28,8 @@ import { SERVER_CPU, SIZES } from './run-settings.js'
 
 const SECRET = randomBytes(32).toString('base64url')
 const ACL_RULES = 1_000
+/** The callback gateway's cache_ttl_ms: the default, so the row shows the setting most run. */
+const CALLBACK_CACHE_TTL_MS = 5000
 
 export interface Setup {
   readonly name: string
@@ -35,6 +40,10 @@ export interface Setup {
   readonly nginx: NginxServer
   /** Redis counts towards this setup's server time. */
   readonly usesRedis: boolean
+  /** Other processes working for this setup on the servers' core (a main app it asks). */
+  readonly helperPids?: readonly number[]
+  /** Measured at these sizes only (undefined: all). */
+  readonly onlySizes?: readonly string[]
 }
 
 export interface Gateway {
@@ -60,6 +69,7 @@ const ROUND_ORDER = [
   'bare handler',
   'gateway-cache-on',
   'gateway-cache-off',
+  'gateway-callback',
   'node streaming',
 ]
 
@@ -113,10 +123,32 @@ export async function startSetups(
     )
     gateways.push({ name, port, proc })
   }
+  // The callback gateway's main app knows the bench session by the cookie value wrk sends.
+  const appPort = await freePort()
+  const sessionValue = /(?:^|; )sessionId=([^;]*)/.exec(cookie)?.[1] ?? ''
+  const app = node('whoami-app', join(benchDir, 'whoami-app.js'), [
+    String(appPort),
+    'sessionId',
+    sessionValue,
+  ])
+  const callbackPort = await freePort()
+  const callbackConfig = join(dir, 'gateway-callback.yaml')
+  await writeFile(
+    callbackConfig,
+    callbackGatewayYaml(filesRoot, `http://127.0.0.1:${appPort}/auth/whoami`, CALLBACK_CACHE_TTL_MS),
+  )
+  const callback = node(
+    'gateway-callback',
+    join(root, 'dist/src/server.js'),
+    [],
+    gatewayEnv(callbackConfig, callbackPort, SECRET),
+  )
+  await waitHttp(appPort, app, false)
   for (const [port, proc] of [
     [barePort, bare],
     [streamPort, stream],
     ...gateways.map((g) => [g.port, g.proc] as const),
+    [callbackPort, callback],
   ] as const)
     await waitHttp(port, proc, proc.name.startsWith('gateway'))
 
@@ -162,6 +194,16 @@ export async function startSetups(
     const n = await nginxFor(g.port)
     setups.push({ name: g.name, base: `${n.baseUrl}/download/`, node: g.proc, nginx: n, usesRedis: true })
   }
+  const callbackNginx = await nginxFor(callbackPort)
+  setups.push({
+    name: 'gateway-callback',
+    base: `${callbackNginx.baseUrl}/download/`,
+    node: callback,
+    nginx: callbackNginx,
+    usesRedis: false,
+    helperPids: [app.pid],
+    onlySizes: ['1 KiB'],
+  })
   const roundOrder = [...setups].sort((a, b) => ROUND_ORDER.indexOf(a.name) - ROUND_ORDER.indexOf(b.name))
 
   // Every setup must answer the real bytes before anything is timed.

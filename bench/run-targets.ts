@@ -43,6 +43,17 @@ export function targetsText(cells: readonly Cell[], roundsBySize: RoundsBySize):
     const verdict = rise !== undefined && rise <= 10 ? 'met' : 'MISSED'
     text += `  ${g.padEnd(18)} ${'256 MiB RSS rise during the run'.padEnd(32)} ${rise?.toFixed(1) ?? '-'} MiB (target <= 10) ${verdict}\n`
   }
+  // Session sources other than connect-over-Redis: what each costs at 1 KiB, against the handler
+  // with no checks, beside the Redis gateway's own ratio. No target: the cost is the point.
+  const sources = [...(roundsBySize.get('1 KiB')?.keys() ?? [])].filter(
+    (name) => name.startsWith('gateway-') && name !== 'gateway-cache-off' && name !== 'gateway-cache-on',
+  )
+  if (sources.length > 0) text += '\nSession sources at 1 KiB, req/s vs bare handler\n'
+  for (const name of sources) {
+    const r = paired(name, 'bare handler', '1 KiB', rps)
+    const errors = r.roundsWithErrors > 0 ? ` (${r.roundsWithErrors} rounds with errors)` : ''
+    text += `  ${name.padEnd(18)} ${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}]${errors}\n`
+  }
   // No gateway of this design can beat the handler that answers X-Accel-Redirect with no checks at
   // all, so its own ratio, from the same rounds, says whether a 1 MiB miss is the gateway's.
   const floor = paired('bare handler', 'nginx static', '1 MiB', rps)

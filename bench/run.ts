@@ -23,6 +23,7 @@ import {
   ROUNDS,
   SECONDS,
   SIZES,
+  type Size,
   START_WARMUP_SECONDS,
   WARMUP_SECONDS,
 } from './run-settings.js'
@@ -43,8 +44,9 @@ async function main(): Promise<void> {
     const { setups, roundOrder, gateways, redisPid, cookie } = await startSetups(dir, filesRoot, stops)
 
     const idleStart = new Map(gateways.map((g) => [g.name, rssKiB(g.proc.pid)]))
+    const measuredAt = (size: Size) => (s: Setup) => !s.onlySizes || s.onlySizes.includes(size.label)
     if (START_WARMUP_SECONDS > 0)
-      for (const s of setups)
+      for (const s of setups.filter(measuredAt(SIZES[0])))
         await runWrk({
           url: s.base + SIZES[0].file,
           connections: SIZES[0].connections,
@@ -73,11 +75,13 @@ async function main(): Promise<void> {
           reporter,
           cpu: LOAD_CPU,
         })
-      for (const s of setups) await run(s, WARMUP_SECONDS)
-      const rounds = new Map<string, Cell[]>(setups.map((s) => [s.name, []]))
+      const sized = setups.filter(measuredAt(size))
+      const sizedOrder = roundOrder.filter(measuredAt(size))
+      for (const s of sized) await run(s, WARMUP_SECONDS)
+      const rounds = new Map<string, Cell[]>(sized.map((s) => [s.name, []]))
       roundsBySize.set(size.label, rounds)
       for (let round = 0; round < Math.min(ROUNDS, size.maxRounds); round++) {
-        for (const s of round % 2 === 0 ? roundOrder : [...roundOrder].reverse()) {
+        for (const s of round % 2 === 0 ? sizedOrder : [...sizedOrder].reverse()) {
           const cell = await measureRound(s, size, redisPid, Math.max(SECONDS, size.minSeconds), (seconds) =>
             run(s, seconds),
           )
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
           )
         }
       }
-      for (const s of setups) cells.push(medianCell(rounds.get(s.name) ?? []))
+      for (const s of sized) cells.push(medianCell(rounds.get(s.name) ?? []))
     }
     if (ONLY_SIZES) {
       process.stdout.write(cellLinesText(cells))
