@@ -106,11 +106,23 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     store = redis
   } else {
     store = new MemorySessionStore()
+    if (config.session.source === 'connect')
+      notes.push(() =>
+        log.info('embedded session store: sessions live in this process and are lost on restart'),
+      )
+  }
+  if (config.session.callback) {
+    // The origin only: a URL may carry credentials, and the path says nothing an operator needs.
+    const { origin } = new URL(config.session.callback.url)
+    const { cacheTtlMs, token } = config.session.callback
     notes.push(() =>
-      log.info('embedded session store: sessions live in this process and are lost on restart'),
+      log.info(
+        { origin, cacheTtlMs, token: token !== undefined },
+        'session source: callback; downloads ask the main app, answers kept cache_ttl_ms',
+      ),
     )
   }
-  if (config.session.secretsGenerated) {
+  if (config.session.secretsGenerated && config.session.source === 'connect') {
     notes.push(() => log.warn('no GATEWAY_SESSION_SECRETS set: using a random secret for this process only'))
   }
   if (config.delivery.mode === 'direct') {

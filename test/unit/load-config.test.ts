@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import t from 'tap'
+import { redactedConfig } from '../../src/config/gateway-config.js'
 import { loadConfig, parseConfig } from '../../src/config/load-config.js'
 import { ConfigError } from '../../src/config/problems.js'
 
@@ -161,6 +162,10 @@ t.test('config: the callback source, its defaults and its token', async (t) => {
     tokenHeader: 'x-gateway-token',
     token,
   })
+  const logged = JSON.stringify(redactedConfig(c))
+  t.notMatch(logged, token, 'the token never reaches a log')
+  const withCredentials = callbackConfig.replace('http://app.internal', 'http://gw:pw-in-url@app.internal')
+  t.notMatch(JSON.stringify(redactedConfig(parseConfig('/x.yaml', withCredentials, {}))), 'pw-in-url')
   t.equal(parseConfig('/x.yaml', minimal, {}).session.callback, undefined, 'absent for other sources')
   t.same(
     problemsOf(callbackConfig, { GATEWAY_CALLBACK_TOKEN: 'short' }).map((p) => p.field),

@@ -43,12 +43,15 @@ export class CallbackHttp {
 
   /** GETs the endpoint with `cookie` (or none). Rejects with CallbackFailure. */
   async get(cookie: string | undefined): Promise<CallbackAnswer> {
+    const deadline = performance.now() + this.#o.timeoutMs
     try {
-      return await this.#once(cookie)
+      return await this.#once(cookie, this.#o.timeoutMs)
     } catch (err) {
       // A kept-alive connection the app closed just as we reused it fails before any answer;
-      // a GET is safe to send again once, on a fresh connection (Node's documented pattern).
-      if (err instanceof StaleSocket) return this.#once(cookie)
+      // a GET is safe to send again once, on a fresh connection (Node's documented pattern),
+      // within what is left of the same timeout.
+      const left = Math.floor(deadline - performance.now())
+      if (err instanceof StaleSocket && left > 0) return this.#once(cookie, left)
       throw err
     }
   }
@@ -57,7 +60,7 @@ export class CallbackHttp {
     this.#agent.destroy()
   }
 
-  #once(cookie: string | undefined): Promise<CallbackAnswer> {
+  #once(cookie: string | undefined, waitMs: number): Promise<CallbackAnswer> {
     const { url, timeoutMs, maxBodyBytes } = this.#o
     return new Promise<CallbackAnswer>((resolve, reject) => {
       let settled = false
@@ -71,7 +74,7 @@ export class CallbackHttp {
       const headers: Record<string, string> = { accept: 'application/json', ...this.#o.headers }
       if (cookie !== undefined) headers.cookie = cookie
       const req = this.#request(url, { method: 'GET', agent: this.#agent, headers })
-      const timer = setTimeout(() => fail(new CallbackFailure(`no answer within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(() => fail(new CallbackFailure(`no answer within ${timeoutMs} ms`)), waitMs)
       req.on('error', (err: NodeJS.ErrnoException) => {
         const stale = req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
         fail(stale ? new StaleSocket() : new CallbackFailure(err.code ?? err.message))
