@@ -1,11 +1,14 @@
 // `check`: everything the gateway checks at start, with the same functions (load-config.ts,
-// acl/, preflight.ts), every problem reported; with --connect, the session store reached too.
+// acl/, preflight.ts), every problem reported; with --connect, the session store (or the main
+// app the callback source asks) reached too.
 import { DEFAULT_POLICY, loadRuleSet } from '../acl/index.js'
 import { type GatewayConfig, redactedConfig } from '../config/gateway-config.js'
 import { loadConfig } from '../config/load-config.js'
 import { ConfigError, formatProblem } from '../config/problems.js'
 import { aclOptionsOf, preflight } from '../preflight.js'
+import { MemorySessionStore } from '../session/memory-store.js'
 import { RedisSessionStore } from '../session/redis-store.js'
+import { createSessionSource } from '../session/sources/create.js'
 import { EXIT_INVALID, EXIT_OK, EXIT_STORE_UNREACHABLE } from './exit-codes.js'
 import type { Env, Io, Parsed } from './io.js'
 import {
@@ -117,12 +120,17 @@ function describeConfig(config: GatewayConfig): string {
   const secrets = s.secretsGenerated
     ? 'no session secret set (the embedded store makes one per process)'
     : `${s.secrets.length} session secret${s.secrets.length === 1 ? '' : 's'}`
-  const store = s.store === 'redis' ? 'Redis sessions' : 'embedded sessions'
+  const store = s.callback
+    ? `callback sessions (${new URL(s.callback.url).origin})`
+    : s.store === 'redis'
+      ? 'Redis sessions'
+      : 'embedded sessions'
   return `${config.delivery.mode} delivery, ${store}, ${secrets}, login ${config.login.enabled ? 'on' : 'off'}`
 }
 
 /** Connects and pings as the gateway would, within its own connect and command timeouts. */
 async function reachStore(config: GatewayConfig): Promise<{ ok: boolean; message: string }> {
+  if (config.session.callback) return reachCallback(config)
   if (config.session.store !== 'redis') return { ok: true, message: 'embedded: nothing to connect to' }
   const options = config.session.redis
   const where = (redactedConfig(config) as { session: { redis: { url: string } } }).session.redis.url
@@ -153,5 +161,27 @@ async function reachStore(config: GatewayConfig): Promise<{ ok: boolean; message
   } finally {
     clearTimeout(timer)
     await store.close()
+  }
+}
+
+/** Asks the main app's endpoint as /healthz does: without a cookie, within timeout_ms. */
+async function reachCallback(config: GatewayConfig): Promise<{ ok: boolean; message: string }> {
+  // The callback source reads no store; the factory wants one all the same.
+  const unused = new MemorySessionStore()
+  const source = createSessionSource(config.session, { store: unused })
+  // The origin only: the URL may carry credentials.
+  const where = new URL(config.session.callback?.url ?? '').origin
+  try {
+    const start = performance.now()
+    await source.ping()
+    return {
+      ok: true,
+      message: `${where}: the endpoint answered in ${Math.ceil(performance.now() - start)} ms`,
+    }
+  } catch (err) {
+    return { ok: false, message: `${where}: ${(err as Error).message}` }
+  } finally {
+    await source.close()
+    await unused.close()
   }
 }

@@ -5,6 +5,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { startCallbackApp } from '../harness/callback-app.js'
 import { runCli, runServerToExit } from '../harness/cli.js'
 import { TEST_SECRET } from '../harness/gateway.js'
 import { projectRoot } from '../harness/nginx.js'
@@ -151,3 +152,24 @@ t.test('check --connect: a real Redis answers (exit 0), a closed port does not (
   t.match(down.stderr, `store: redis://[redacted]@127.0.0.1:${closed}: no connection within 600 ms`)
   t.notMatch(down.stderr, 'hunter2', 'the password in the URL is not printed')
 })
+
+t.test(
+  'check --connect with the callback source: the app answers (exit 0), a stopped one not (exit 3)',
+  async (t) => {
+    const app = await startCallbackApp()
+    t.teardown(() => app.close())
+    const callback = (url: string) => ({
+      '  store: memory': `  store: memory\n  source: callback\n  callback:\n    url: ${url}\n    cookie_names: [app_session]\n    timeout_ms: 500`,
+      '  enabled: true': '  enabled: false',
+    })
+    const file = await configWith('callback-live.yaml', callback(app.whoamiUrl))
+    const up = await runCli(['check', '--config', file, '--connect'])
+    t.equal(up.code, 0, up.stderr)
+    t.match(up.stdout, `callback sessions (${app.url})`)
+    t.match(up.stdout, new RegExp(`store: ${app.url}: the endpoint answered in \\d+ ms`))
+    await app.stop()
+    const down = await runCli(['check', '--config', file, '--connect'])
+    t.equal(down.code, 3, down.stdout)
+    t.match(down.stderr, `store: ${app.url}: session store unavailable: callback: ECONNREFUSED`)
+  },
+)
