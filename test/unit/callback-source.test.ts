@@ -1,6 +1,7 @@
 // The callback source against a real HTTP app on a loopback port (test/harness/callback-app.ts):
 // how each kind of answer maps to an identity, a 401 or a 503, what the app receives, and what the
 // answer cache keeps, for how long and for whom.
+import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import {
   GW_ERR_BAD_COOKIE,
@@ -266,4 +267,33 @@ t.test('the app closing kept-alive connections between calls is not an outage', 
   const reopen = await app.stop()
   await reopen()
   t.ok((await identify(source, header(cookie))).ok, 'a fresh connection after the reset')
+})
+
+t.test('fuzz: any body of a 200 is an identity, no user, or a 503, never a throw', async (t) => {
+  const source = sourceWith()
+  const cookie = app.login('alice', [])
+  let runs = 0
+  const body = fc.oneof(
+    fc.json(),
+    fc.record({ user: fc.jsonValue(), groups: fc.jsonValue() }).map((o) => JSON.stringify(o)),
+    fc.string({ unit: 'binary', maxLength: 300 }),
+    fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+  )
+  await fc.assert(
+    fc.asyncProperty(body, async (b) => {
+      runs++
+      app.force({ body: b })
+      const r = await identify(source, header(cookie)).catch((err: unknown) => err)
+      if (r instanceof StoreUnavailableError) return true
+      const result = r as IdentityResult
+      if (!result.ok) return result.reason === GW_ERR_SESSION_NO_USER
+      return (
+        typeof result.identity.user === 'string' &&
+        result.identity.user.length > 0 &&
+        result.identity.groups.every((g) => typeof g === 'string' && g.length > 0)
+      )
+    }),
+    { numRuns: 300 },
+  )
+  t.equal(runs, 300)
 })
