@@ -13,6 +13,8 @@ export const WHOAMI_PATH = '/auth/whoami'
 export interface ForcedAnswer {
   readonly status?: number
   readonly body?: string | Buffer
+  /** Promises twice the body's length, sends the body, then drops the connection. */
+  readonly cut?: boolean
   /** Sends the body in pieces, without a Content-Length. */
   readonly chunked?: boolean
   /** Waits this long before answering. */
@@ -72,6 +74,12 @@ export async function startCallbackApp(o: CallbackAppOptions = {}): Promise<Call
     if (hanging) return void held.add(res)
     const answer = () => {
       if (forced?.status !== undefined || forced?.body !== undefined) {
+        if (forced.cut) {
+          const body = Buffer.from(forced.body ?? '{}')
+          res.writeHead(forced.status ?? 200, { 'content-length': String(body.length * 2) })
+          res.write(body)
+          return void setTimeout(() => res.destroy(), 20)
+        }
         res.writeHead(forced.status ?? 200, { 'content-type': 'application/json' })
         if (forced.chunked && forced.body !== undefined) {
           const body = Buffer.from(forced.body)

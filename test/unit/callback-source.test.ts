@@ -149,6 +149,15 @@ t.test('a failing app: 5xx, a redirect, a refused connection: 503 with the why',
   await unavailable(t, refused, cookie, /callback: ECONNREFUSED/)
 })
 
+t.test('an answer cut short: 503 at once, not after the timeout', async (t) => {
+  const source = sourceWith({ timeoutMs: 30_000 })
+  const cookie = app.login('alice', [])
+  for (const status of [200, 401]) {
+    app.force({ status, body: '{"user": "alice"}', cut: true })
+    await unavailable(t, source, cookie, /callback: (connection closed mid-answer|aborted)$/)
+  }
+})
+
 t.test('a malformed answer: 503 naming what is wrong', async (t) => {
   const source = sourceWith()
   const cookie = app.login('alice', [])

@@ -81,33 +81,29 @@ export class CallbackHttp {
       })
       req.on('response', (res: IncomingMessage) => {
         const status = res.statusCode ?? 0
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('error', (err) => fail(new CallbackFailure(err.message)))
+        // 'end' comes first when the answer is whole: a close before it is an answer cut short.
+        res.on('close', () => fail(new CallbackFailure('connection closed mid-answer')))
+        res.on('end', () => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resolve(status === 200 ? { status, body: Buffer.concat(chunks, size) } : { status })
+        })
         if (status !== 200) {
-          // Drained so the connection can serve the next call.
+          // Only a 200's body is read; others are drained so the connection serves the next call.
           res.resume()
-          res.on('end', () => {
-            if (settled) return
-            settled = true
-            clearTimeout(timer)
-            resolve({ status })
-          })
           return
         }
         const declared = Number(res.headers['content-length'])
         if (declared > maxBodyBytes)
           return fail(new CallbackFailure(`answer larger than ${maxBodyBytes} bytes`))
-        const chunks: Buffer[] = []
-        let size = 0
         res.on('data', (chunk: Buffer) => {
           size += chunk.length
           if (size > maxBodyBytes) fail(new CallbackFailure(`answer larger than ${maxBodyBytes} bytes`))
           else chunks.push(chunk)
-        })
-        res.on('error', (err) => fail(new CallbackFailure(err.message)))
-        res.on('end', () => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          resolve({ status, body: Buffer.concat(chunks, size) })
         })
       })
       req.end()
