@@ -5,19 +5,18 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
 import { parseLimitRate } from '../acl/index.js'
 import { deepFreeze } from '../deep-freeze.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
 import { gatewayConfigSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js'
+import { compileSchemaCheck, fieldName } from './schema-check.js'
 import { parseTrustProxy, parseTrustProxyEnv, type TrustProxy } from './trust-proxy.js'
 import { parseYamlSource, type YamlSource } from './yaml-source.js'
 
 export const DEFAULT_CONFIG_FILE = 'config/gateway.yaml'
 
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true })
-const validate = ajv.compile(gatewayConfigSchema)
+const checkSchema = compileSchemaCheck(gatewayConfigSchema)
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -37,9 +36,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Gateway
 export function parseConfig(file: string, text: string, env: Env): GatewayConfig {
   const { source, problems } = parseYamlSource(file, text)
   if (!source) throw new ConfigError(problems)
-  if (!validate(source.data)) {
-    throw new ConfigError((validate.errors ?? []).map((e) => schemaProblem(source, e)))
-  }
+  const schemaProblems = checkSchema(source)
+  if (schemaProblems.length > 0) throw new ConfigError(schemaProblems)
   // biome-ignore lint/suspicious/noExplicitAny: the schema above has just checked the shape
   const raw = source.data as any
   const envProblems: ConfigProblem[] = []
@@ -232,33 +230,6 @@ function readTrustProxy(
       message: parsed.message,
     },
   ])
-}
-
-function schemaProblem(source: YamlSource, e: ErrorObject): ConfigProblem {
-  const path = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')))
-  let message = e.message ?? 'is invalid'
-  if (e.keyword === 'additionalProperties') {
-    const name = (e.params as { additionalProperty: string }).additionalProperty
-    path.push(name)
-    message = 'unknown field'
-  } else if (e.keyword === 'required') {
-    const name = (e.params as { missingProperty: string }).missingProperty
-    const line = source.lineOf(path)
-    return { file: source.file, line, field: fieldName([...path, name]), message: 'is required' }
-  } else if (e.keyword === 'enum') {
-    message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
-  }
-  return { file: source.file, line: source.lineOf(path), field: fieldName(path), message }
-}
-
-function fieldName(path: readonly (string | number)[]): string {
-  return (
-    path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') ||
-    '(top)'
-  )
 }
 
 function readSecrets(env: Env, problem: (name: string, message: string) => void): string[] {

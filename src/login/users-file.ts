@@ -5,6 +5,7 @@
 //       groups: [staff]
 import { readFileSync } from 'node:fs'
 import { ConfigError, type ConfigProblem } from '../config/problems.js'
+import { compileSchemaCheck } from '../config/schema-check.js'
 import { parseYamlSource } from '../config/yaml-source.js'
 import { parsePasswordHash } from './password-hash.js'
 
@@ -29,53 +30,59 @@ export function loadUsersFile(file: string): ReadonlyMap<string, LoginUser> {
   return parseUsers(file, text)
 }
 
+// The users file's shape, and its one default (no groups). What a schema cannot say (a password
+// that is a scrypt hash, ids that are unique) is checked below, in the same pass, so every problem
+// of the file is reported at once.
+const usersFileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['users'],
+  properties: {
+    users: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'password'],
+        properties: {
+          id: { type: 'string', minLength: 1 },
+          password: { type: 'string' },
+          groups: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+        },
+      },
+    },
+  },
+} as const
+
+const checkSchema = compileSchemaCheck(usersFileSchema)
+
 export function parseUsers(file: string, text: string): ReadonlyMap<string, LoginUser> {
   const { source, problems } = parseYamlSource(file, text)
   if (!source) throw new ConfigError(problems)
-  const found: ConfigProblem[] = []
+  const found: ConfigProblem[] = checkSchema(source)
   const problem = (path: (string | number)[], field: string, message: string) =>
     found.push({ file, line: source.lineOf(path), field, message })
   const users = new Map<string, LoginUser>()
   const seenIds = new Set<string>()
-  const data = source.data as { users?: unknown } | null
-  if (!data || typeof data !== 'object' || !Array.isArray(data.users)) {
-    problem([], 'users', 'must be a list of users')
-    throw new ConfigError(found)
-  }
-  for (const key of Object.keys(data)) if (key !== 'users') problem([key], key, 'unknown field')
-  for (const [i, entry] of (data.users as unknown[]).entries()) {
+  const entries = (source.data as { users?: unknown } | null)?.users
+  for (const [i, entry] of (Array.isArray(entries) ? entries : []).entries()) {
+    // Entries the schema refused are reported already; what is left to check needs a usable one.
+    const u = entry as { id?: unknown; password?: unknown; groups?: unknown } | null
+    if (!u || typeof u.id !== 'string' || u.id.length === 0 || typeof u.password !== 'string') continue
     const at = `users[${i}]`
-    if (!entry || typeof entry !== 'object') {
-      problem(['users', i], at, 'must be a mapping')
-      continue
-    }
-    const u = entry as Record<string, unknown>
-    for (const key of Object.keys(u)) {
-      if (!['id', 'password', 'groups'].includes(key))
-        problem(['users', i, key], `${at}.${key}`, 'unknown field')
-    }
-    if (typeof u.id !== 'string' || u.id.length === 0) {
-      problem(['users', i, 'id'], `${at}.id`, 'must be a non-empty string')
-      continue
-    }
     if (seenIds.has(u.id)) problem(['users', i, 'id'], `${at}.id`, `duplicate user id "${u.id}"`)
     seenIds.add(u.id)
-    const hash = typeof u.password === 'string' ? parsePasswordHash(u.password) : null
+    const hash = parsePasswordHash(u.password)
     if (!hash) {
       problem(
         ['users', i, 'password'],
         `${at}.password`,
         'must be a scrypt hash from `npm run cli -- hash-password`',
       )
+      continue
     }
-    const groups = u.groups ?? []
-    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string' && g.length > 0)) {
-      problem(['users', i, 'groups'], `${at}.groups`, 'must be a list of group names')
-    }
-    if (hash) {
-      const line = source.lineOf(['users', i, 'password'])
-      users.set(u.id, { id: u.id, hash, groups: groups as string[], line })
-    }
+    const line = source.lineOf(['users', i, 'password'])
+    users.set(u.id, { id: u.id, hash, groups: u.groups as string[], line })
   }
   if (found.length > 0) throw new ConfigError(found)
   return users
