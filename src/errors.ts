@@ -4,7 +4,7 @@
 // A refusal is one value: an instance of one of these classes carries its code, its status, the
 // headers that always go with it, and (set by whoever refuses) the fields of its decision line.
 // http/refuse.ts records and answers it in one call, so no code string is written twice.
-// Adding a code: one line here, one row in the reason-code table of the docs (a test checks both).
+// Adding a code: one line here, one row in docs/reason-codes.md (a test checks both).
 import createError, { type FastifyError, type FastifyErrorConstructor } from '@fastify/error'
 
 /** What a decision line says beside the code. Never a secret: no cookie, session id or token. */
