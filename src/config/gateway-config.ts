@@ -40,7 +40,7 @@ export interface GatewayConfig {
   readonly session: {
     readonly store: 'memory' | 'redis'
     /** The session format the main app writes (src/session/sources/). */
-    readonly source: 'connect' | 'callback'
+    readonly source: 'connect' | 'callback' | 'flask' | 'rails' | 'django'
     readonly cookieName: string
     readonly cookiePrefix: string
     readonly userIdField: readonly string[]
@@ -57,6 +57,38 @@ export interface GatewayConfig {
     readonly secrets: readonly string[]
     /** True when no secret was configured and one was made up for this process. */
     readonly secretsGenerated: boolean
+    /** session.source flask. Secret keys from the environment; empty unless flask is the source. */
+    readonly flask: {
+      readonly cookieName: string
+      /** SECRET_KEY first, then SECRET_KEY_FALLBACKS. */
+      readonly secretKeys: readonly string[]
+      readonly maxAgeSeconds: number
+      readonly salt: string
+      readonly userField: string
+      readonly groupsField: string
+    }
+    /** session.source rails. secret_key_base from the environment; empty unless rails is the source. */
+    readonly rails: {
+      readonly cookieName: string
+      /** The current secret_key_base first, then older ones still accepted. */
+      readonly secretKeyBases: readonly string[]
+      readonly keyDigests: readonly ('sha256' | 'sha1')[]
+      readonly requirePurpose: boolean
+      readonly userField: string
+      readonly userShape: 'devise' | 'value'
+      readonly groupsField: string
+    }
+    /** session.source django. Secret keys from the environment; empty unless django is the source. */
+    readonly django: {
+      readonly backend: 'signed_cookies'
+      readonly cookieName: string
+      /** SECRET_KEY first, then SECRET_KEY_FALLBACKS. */
+      readonly secretKeys: readonly string[]
+      readonly maxAgeSeconds: number
+      readonly legacySha1: boolean
+      readonly userField: string
+      readonly groupsField: string
+    }
     readonly redis: {
       readonly url: string
       readonly password: string | undefined
@@ -89,6 +121,15 @@ export function redactedConfig(config: GatewayConfig): object {
     session: {
       ...config.session,
       secrets: `[${config.session.secrets.length} redacted]`,
+      flask: { ...config.session.flask, secretKeys: `[${config.session.flask.secretKeys.length} redacted]` },
+      rails: {
+        ...config.session.rails,
+        secretKeyBases: `[${config.session.rails.secretKeyBases.length} redacted]`,
+      },
+      django: {
+        ...config.session.django,
+        secretKeys: `[${config.session.django.secretKeys.length} redacted]`,
+      },
       redis: {
         ...config.session.redis,
         url: config.session.redis.url.replace(/\/\/[^@/]*@/, '//[redacted]@'),

@@ -71,6 +71,12 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       secretsGenerated = true
     }
   }
+  const sourceName = raw.session.source as GatewayConfig['session']['source']
+  const frameworkKeys = (source: string, name: string) =>
+    sourceName === source ? readFrameworkSecrets(env, name, envProblem) : []
+  const flaskKeys = frameworkKeys('flask', 'GATEWAY_FLASK_SECRET_KEYS')
+  const railsKeys = frameworkKeys('rails', 'GATEWAY_RAILS_SECRET_KEY_BASE')
+  const djangoKeys = frameworkKeys('django', 'GATEWAY_DJANGO_SECRET_KEYS')
   const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis.url
   const redisPassword = readSecretValue(env, 'GATEWAY_REDIS_PASSWORD', envProblem)
   const callbackToken = readSecretValue(env, 'GATEWAY_CALLBACK_TOKEN', envProblem)
@@ -111,6 +117,32 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       },
       secrets,
       secretsGenerated,
+      flask: {
+        cookieName: session.flask.cookie_name,
+        secretKeys: flaskKeys,
+        maxAgeSeconds: session.flask.max_age_s,
+        salt: session.flask.salt,
+        userField: session.flask.user_field,
+        groupsField: session.flask.groups_field,
+      },
+      rails: {
+        cookieName: session.rails.cookie_name,
+        secretKeyBases: railsKeys,
+        keyDigests: session.rails.key_digests,
+        requirePurpose: session.rails.require_purpose,
+        userField: session.rails.user_field,
+        userShape: session.rails.user_shape,
+        groupsField: session.rails.groups_field,
+      },
+      django: {
+        backend: session.django.backend,
+        cookieName: session.django.cookie_name,
+        secretKeys: djangoKeys,
+        maxAgeSeconds: session.django.max_age_s,
+        legacySha1: session.django.legacy_sha1,
+        userField: session.django.user_field,
+        groupsField: session.django.groups_field,
+      },
       redis: {
         url: redisUrl,
         password: redisPassword,
@@ -242,6 +274,29 @@ function readSecrets(env: Env, problem: (name: string, message: string) => void)
   for (const s of secrets) {
     if (s.length < 32) problem('GATEWAY_SESSION_SECRETS', 'each secret must be at least 32 characters long')
   }
+  return secrets
+}
+
+/**
+ * A framework's secrets, newest first, one per line or comma-separated (the same reading as
+ * GATEWAY_SESSION_SECRETS); required when that framework is the source. No minimum length: the
+ * app's secret is what it is, and the gateway must accept it to read the app's cookies.
+ */
+function readFrameworkSecrets(
+  env: Env,
+  name: string,
+  problem: (name: string, message: string) => void,
+): string[] {
+  const fromFile = !env[name] && Boolean(env[`${name}_FILE`])
+  const raw = readSecretValue(env, name, problem)
+  // An unreadable file has been reported already.
+  if (raw === undefined && fromFile) return []
+  const secrets = (raw ?? '')
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0 && !s.startsWith('#'))
+  if (secrets.length === 0)
+    problem(fromFile ? `${name}_FILE` : name, `required by this session.source (${name} or ${name}_FILE)`)
   return secrets
 }
 

@@ -31,6 +31,8 @@ const policy = {
 } as const
 
 const FIELD_PATH = '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$'
+// RFC 6265's token characters: what a cookie name may be.
+const COOKIE_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 export const LOG_FORMATS = ['auto', 'pretty', 'json']
@@ -73,8 +75,8 @@ export const gatewayConfigSchema = {
         store: { enum: ['memory', 'redis'] },
         // Whose sessions these are: the format the main app writes. Each source adds its name here
         // and, where it needs settings of its own, a block `session.<name>` below.
-        source: { enum: ['connect', 'callback'], default: 'connect' },
-        cookie_name: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'sessionId' },
+        source: { enum: ['connect', 'callback', 'flask', 'rails', 'django'], default: 'connect' },
+        cookie_name: { type: 'string', pattern: COOKIE_NAME, default: 'sessionId' },
         cookie_prefix: { type: 'string', maxLength: 8, default: '' },
         user_id_field: { type: 'string', pattern: FIELD_PATH, default: 'user.id' },
         groups_field: { type: 'string', pattern: FIELD_PATH, default: 'user.groups' },
@@ -90,6 +92,57 @@ export const gatewayConfigSchema = {
             // No default: without one the cookie is the host's alone.
             domain: { type: 'string', minLength: 1 },
             path: { type: 'string', pattern: '^/', default: '/' },
+          },
+          default: {},
+        },
+        // The stateless cookie sources: the whole session is in the cookie; their secrets come from
+        // the environment (GATEWAY_FLASK_SECRET_KEYS, GATEWAY_RAILS_SECRET_KEY_BASE,
+        // GATEWAY_DJANGO_SECRET_KEYS), never from this file.
+        flask: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cookie_name: { type: 'string', pattern: COOKIE_NAME, default: 'session' },
+            // PERMANENT_SESSION_LIFETIME: Flask's default is 31 days.
+            max_age_s: { type: 'integer', minimum: 1, default: 31 * 24 * 3600 },
+            salt: { type: 'string', minLength: 1, default: 'cookie-session' },
+            user_field: { type: 'string', pattern: FIELD_PATH, default: '_user_id' },
+            groups_field: { type: 'string', pattern: FIELD_PATH, default: 'groups' },
+          },
+          default: {},
+        },
+        rails: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cookie_name: { type: 'string', pattern: COOKIE_NAME, default: '_app_session' },
+            // sha1: Rails 5.2-6.1; sha256: Rails 7+ (key_generator_hash_digest_class).
+            key_digests: {
+              type: 'array',
+              minItems: 1,
+              uniqueItems: true,
+              items: { enum: ['sha256', 'sha1'] },
+              default: ['sha256', 'sha1'],
+            },
+            require_purpose: { type: 'boolean', default: true },
+            user_field: { type: 'string', pattern: FIELD_PATH, default: 'warden.user.user.key' },
+            user_shape: { enum: ['devise', 'value'], default: 'devise' },
+            groups_field: { type: 'string', pattern: FIELD_PATH, default: 'groups' },
+          },
+          default: {},
+        },
+        django: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            // db, cache and cached_db keep the session server-side: not read yet.
+            backend: { enum: ['signed_cookies'], default: 'signed_cookies' },
+            cookie_name: { type: 'string', pattern: COOKIE_NAME, default: 'sessionid' },
+            // SESSION_COOKIE_AGE: Django's default is two weeks.
+            max_age_s: { type: 'integer', minimum: 1, default: 14 * 24 * 3600 },
+            legacy_sha1: { type: 'boolean', default: false },
+            user_field: { type: 'string', pattern: FIELD_PATH, default: '_auth_user_id' },
+            groups_field: { type: 'string', pattern: FIELD_PATH, default: 'groups' },
           },
           default: {},
         },

@@ -6,6 +6,9 @@ import type { SessionStore } from '../session-store.js'
 import { SessionCookieVerifier } from '../signed-cookie.js'
 import { CallbackSessionSource } from './callback.js'
 import { ConnectSessionSource } from './connect.js'
+import { createDjangoSource } from './django.js'
+import { createFlaskSource } from './flask.js'
+import { createRailsSource } from './rails.js'
 
 export interface SourceDeps {
   /** The store server.ts created from `session.store` (memory or Redis). */
@@ -36,5 +39,11 @@ export function createSessionSource(session: GatewayConfig['session'], deps: Sou
         ...(c.token === undefined ? {} : { token: { header: c.tokenHeader, value: c.token } }),
       })
     }
+    case 'flask':
+      return createFlaskSource(session.flask)
+    case 'rails':
+      return createRailsSource(session.rails)
+    case 'django':
+      return createDjangoSource(session.django)
   }
 }
