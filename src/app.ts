@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { RuleSet } from './acl/index.js'
 import type { GatewayConfig } from './config/gateway-config.js'
+import type { CredentialStore } from './credentials/credential-store.js'
 import {
   GW_ERR_BAD_PATH,
   GW_ERR_BAD_REQUEST,
@@ -32,6 +33,8 @@ export interface AppDeps {
   /** Real path of the files root (direct delivery reads below it). */
   readonly realFilesRoot: string
   readonly users?: ReadonlyMap<string, LoginUser>
+  /** Revoked links, link counts and tokens; without it links and Bearer tokens are not read. */
+  readonly credentials?: CredentialStore
   /** Every line the app writes: decisions and unexpected errors. */
   readonly logger: Logger
 }
@@ -108,6 +111,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     internalPrefix: config.delivery.internalPrefix,
     filesRoot: deps.realFilesRoot,
     acl: deps.acl,
+    ...(deps.credentials ? { credentials: { store: deps.credentials, linkKeys: config.links.keys } } : {}),
     source,
   })
   await app.register(healthRoutes, { source, ruleCount: () => deps.acl.current.ruleCount })

@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { CHECK_USAGE, type CheckCommand, parseCheckArgs, runCheck } from './cli/check.js'
+import { runCredentialCommand } from './cli/credentials.js'
 import { EXIT_INVALID, EXIT_OK } from './cli/exit-codes.js'
 import { EXPLAIN_USAGE, type ExplainCommand, parseExplainArgs, runExplain } from './cli/explain.js'
 import { HASH_PASSWORD_USAGE, parseHashPasswordArgs, runHashPassword } from './cli/hash-password.js'
@@ -64,6 +65,7 @@ export async function main(
   readInput: () => Promise<string> = readStdin,
 ): Promise<number> {
   if (argv[0] === 'render-nginx') return renderNginxCommand(argv.slice(1), io)
+  if (argv[0] === 'link' || argv[0] === 'token') return runCredentialCommand(argv, io, env)
   const parsed = parseCliArgs(argv, env)
   if (!parsed.ok) {
     io.err(`error: ${parsed.message}`)

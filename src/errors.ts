@@ -77,6 +77,31 @@ export const GW_ERR_SESSION_NO_USER = code('GW_ERR_SESSION_NO_USER', 'Login requ
 export const GW_ERR_DENIED = code('GW_ERR_DENIED', 'Forbidden', 403)
 export const GW_ERR_HIDDEN = code('GW_ERR_HIDDEN', 'Not found', 404)
 
+// Share links (docs/links-and-tokens.md): 401 when the link cannot be trusted at all, 403 when
+// it is genuine but names another file, 410 Gone when it was good and is no longer.
+export const GW_ERR_LINK_MALFORMED = code('GW_ERR_LINK_MALFORMED', 'Invalid download link', 401)
+export const GW_ERR_LINK_BAD_SIGNATURE = code('GW_ERR_LINK_BAD_SIGNATURE', 'Invalid download link', 401)
+export const GW_ERR_LINK_UNKNOWN_KEY = code('GW_ERR_LINK_UNKNOWN_KEY', 'Invalid download link', 401)
+export const GW_ERR_LINK_WRONG_PATH = code('GW_ERR_LINK_WRONG_PATH', 'This link is for another file', 403)
+export const GW_ERR_LINK_EXPIRED = code('GW_ERR_LINK_EXPIRED', 'This download link has expired', 410)
+export const GW_ERR_LINK_USED_UP = code('GW_ERR_LINK_USED_UP', 'This download link has been used up', 410)
+export const GW_ERR_LINK_REVOKED = code('GW_ERR_LINK_REVOKED', 'This download link has been revoked', 410)
+
+// Access tokens for scripts (Authorization: Bearer).
+export const GW_ERR_TOKEN_INVALID = code('GW_ERR_TOKEN_INVALID', 'Invalid access token', 401, {
+  'www-authenticate': 'Bearer error="invalid_token"',
+})
+export const GW_ERR_TOKEN_EXPIRED = code('GW_ERR_TOKEN_EXPIRED', 'Access token expired', 401, {
+  'www-authenticate': 'Bearer error="invalid_token"',
+})
+export const GW_ERR_TOKEN_REVOKED = code('GW_ERR_TOKEN_REVOKED', 'Access token revoked', 401, {
+  'www-authenticate': 'Bearer error="invalid_token"',
+})
+export const GW_ERR_TOKEN_OUT_OF_SCOPE = code('GW_ERR_TOKEN_OUT_OF_SCOPE', "Outside the token's scope", 403)
+
+// The admin listener.
+export const GW_ERR_ADMIN_UNAUTHORIZED = code('GW_ERR_ADMIN_UNAUTHORIZED', 'Admin token required', 401)
+
 // Direct (development) delivery only: the gateway itself looks at the file.
 export const GW_ERR_NOT_FOUND = code('GW_ERR_NOT_FOUND', 'Not found', 404)
 

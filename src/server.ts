@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { isatty } from 'node:tty'
 import type { Logger } from 'pino'
 import { AclHolder } from './acl/index.js'
+import { listenAdmin, startCredentials } from './admin-app.js'
 import { buildApp } from './app.js'
 import { type GatewayConfig, redactedConfig } from './config/gateway-config.js'
 import { loadConfig } from './config/load-config.js'
@@ -134,7 +135,15 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     )
   }
 
-  const app = await buildApp(config, { store, acl, realFilesRoot, users, logger: log })
+  const credentials = await startCredentials(config, log)
+  const app = await buildApp(config, {
+    store,
+    acl,
+    realFilesRoot,
+    users,
+    credentials: credentials.store,
+    logger: log,
+  })
   if (config.acl.watch) acl.watch()
   process.on('SIGHUP', () => void acl.reload('SIGHUP'))
 
@@ -152,6 +161,7 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     try {
       acl.close()
       await app.close()
+      await credentials.close()
       await store.close()
     } catch (err) {
       log.error({ err }, 'closing failed')
@@ -175,6 +185,8 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
   const behindNginx = config.delivery.mode === 'x-accel' ? ' (x-accel: downloads go through nginx)' : ''
   log.info({ url, addresses }, `listening on ${url}${behindNginx}`)
   for (const note of notes) note()
+  if (credentials.admin)
+    log.info({ port: await listenAdmin(credentials.admin, config) }, 'admin API listening')
 }
 
 /** A URL a person can open: an all-addresses bind is reached through loopback. */

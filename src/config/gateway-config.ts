@@ -1,6 +1,7 @@
 // The checked, frozen configuration the gateway runs with. Paths are absolute (resolved against the
 // config file's folder); secrets are here but never logged (see redactedConfig).
 import type { ResponsePolicy } from '../acl/index.js'
+import type { LinkKeyRing } from '../credentials/links/link-keys.js'
 import type { TrustProxy } from './trust-proxy.js'
 
 /** The main app's "who is this?" endpoint (session.source: callback). */
@@ -106,6 +107,20 @@ export interface GatewayConfig {
     /** Development only: start even though a user has the published example password. */
     readonly allowPublishedPassword: boolean
   }
+  /** Share links and access tokens (docs/links-and-tokens.md). */
+  readonly links: {
+    /** From GATEWAY_LINK_KEYS(_FILE); null: share links are off (tokens still work). */
+    readonly keys: LinkKeyRing | null
+    /** The longest a link may live, and how long a revoked id is remembered. */
+    readonly maxTtlSeconds: number
+  }
+  /** The admin listener; null when the config has no `admin` section. */
+  readonly admin: {
+    readonly host: string
+    readonly port: number
+    /** From GATEWAY_ADMIN_TOKEN(_FILE), required with an admin section. */
+    readonly token: string
+  } | null
   readonly acl: {
     readonly paths: readonly string[]
     readonly defaultEffect: 'allow' | 'deny'
@@ -118,6 +133,8 @@ export interface GatewayConfig {
 export function redactedConfig(config: GatewayConfig): object {
   return {
     ...config,
+    links: { ...config.links, keys: config.links.keys ? `[${config.links.keys.byKid.size} redacted]` : null },
+    admin: config.admin ? { ...config.admin, token: '[redacted]' } : null,
     session: {
       ...config.session,
       secrets: `[${config.session.secrets.length} redacted]`,

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseLimitRate } from '../acl/index.js'
+import { parseDuration } from '../credentials/duration.js'
+import { parseLinkKeys } from '../credentials/links/link-keys.js'
 import { deepFreeze } from '../deep-freeze.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
@@ -82,6 +84,11 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   const callbackToken = readSecretValue(env, 'GATEWAY_CALLBACK_TOKEN', envProblem)
   if (callbackToken !== undefined && callbackToken.length < 32)
     envProblem('GATEWAY_CALLBACK_TOKEN', 'must be at least 32 characters long')
+  const linkKeys = parseLinkKeys(readSecretValue(env, 'GATEWAY_LINK_KEYS', envProblem))
+  if (!linkKeys.ok) envProblem('GATEWAY_LINK_KEYS', linkKeys.message)
+  const adminToken = readSecretValue(env, 'GATEWAY_ADMIN_TOKEN', envProblem)
+  if (raw.admin && (adminToken === undefined || adminToken.length < 32))
+    envProblem('GATEWAY_ADMIN_TOKEN', 'the admin listener needs a token of at least 32 characters')
   const trustProxy = readTrustProxy(env, raw.server.trust_proxy, source, envProblem)
   if (envProblems.length > 0 || trustProxy === undefined) throw new ConfigError(envProblems)
 
@@ -171,6 +178,12 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       usersFile: login.users_file ? resolve(baseDir, login.users_file) : undefined,
       allowPublishedPassword: login.allow_published_password,
     },
+    links: {
+      keys: linkKeys.ok ? linkKeys.ring : null,
+      // the schema has checked the form already
+      maxTtlSeconds: parseDuration(raw.links.max_ttl) as number,
+    },
+    admin: raw.admin ? { host: raw.admin.host, port: raw.admin.port, token: adminToken as string } : null,
     acl: {
       paths: (acl.paths as string[]).map((p) => resolve(baseDir, p)),
       defaultEffect: acl.default,

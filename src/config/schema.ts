@@ -5,6 +5,7 @@
 // An object whose fields all have defaults has `default: {}` itself, so leaving it out entirely
 // still fills them.
 import { DEFAULT_POLICY } from '../acl/index.js'
+import { DURATION_PATTERN } from '../credentials/duration.js'
 
 const policy = {
   type: 'object',
@@ -199,6 +200,23 @@ export const gatewayConfigSchema = {
       },
       // Required when login is enabled: load-config.ts says so with the line of `enabled`.
       default: { enabled: false },
+    },
+    links: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        max_ttl: { type: 'string', pattern: DURATION_PATTERN, default: '30d' },
+      },
+      default: {},
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      properties: {
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
     },
     acl: {
       type: 'object',

@@ -5,6 +5,10 @@
 // Kept apart from the route (http/routes/download.ts) so what is decided can be read, and tested,
 // apart from how the reply is written: nothing here knows Fastify.
 import type { Decision, RuleRef, RuleSet, Subject } from '../acl/index.js'
+import type { CredentialStore } from '../credentials/credential-store.js'
+import type { LinkKeyRing } from '../credentials/links/link-keys.js'
+import { linkParam } from '../credentials/links/share-link.js'
+import { bearerToken } from '../credentials/tokens/access-token.js'
 import type { DeliveryPolicy } from '../delivery/accel-headers.js'
 import {
   type DecisionRecord,
@@ -32,6 +36,22 @@ export interface DownloadDecisionOptions {
   /** Who is asking: the main app's session, read the way the app writes it. */
   readonly source: SessionSource
   readonly acl: { readonly current: RuleSet }
+  /** Share links and access tokens; without it a `gwl` query or a Bearer header is ignored. */
+  readonly credentials?: CredentialOptions
+}
+
+export interface CredentialOptions {
+  readonly store: CredentialStore
+  /** Null: links are off, and every link is refused as signed with an unknown key. */
+  readonly linkKeys: LinkKeyRing | null
+  /** Unix seconds; tests move it. */
+  readonly now?: () => number
+}
+
+/** A share link or Bearer token to check instead of the session (credential-decision.ts). */
+export interface CredentialDecision {
+  readonly credential: { readonly kind: 'link' | 'bearer'; readonly token: string }
+  readonly canonical: CanonicalOk
 }
 
 export type DownloadOutcome =
@@ -48,7 +68,7 @@ export type DownloadOutcome =
       readonly error: GatewayError
     }
 
-type CanonicalOk = Extract<CanonicalPath, { ok: true }>
+export type CanonicalOk = Extract<CanonicalPath, { ok: true }>
 
 const ANONYMOUS: Subject = Object.freeze({ user: null, groups: Object.freeze([]) as readonly string[] })
 
@@ -78,12 +98,33 @@ export function beginDownloadDecision(
   rawUrl: string,
   cookieHeader: string | undefined,
   o: DownloadDecisionOptions,
-): DownloadOutcome | PendingDecision {
+  authorization?: string,
+): DownloadOutcome | PendingDecision | CredentialDecision {
   const canonical = canonicalizeRequestPath(rawUrl, o.routePrefix)
   if (!canonical.ok) return pathRefusal(canonical.reason)
+  // A link or token decides alone: a session cookie beside it neither adds nor takes away.
+  if (o.credentials !== undefined) {
+    const credential = credentialIn(rawUrl, authorization)
+    if (credential !== undefined) return { credential, canonical }
+  }
   const identified = o.source.identify(cookieHeader)
   if (isPendingRead(identified)) return { pending: true, canonical, read: identified }
   return finishDownloadDecision(canonical, identified, o)
+}
+
+/** The share link in the query (`gwl`), else a Bearer token; other Authorization schemes are ignored. */
+function credentialIn(
+  rawUrl: string,
+  authorization: string | undefined,
+): CredentialDecision['credential'] | undefined {
+  const queryAt = rawUrl.indexOf('?')
+  if (queryAt !== -1) {
+    const token = linkParam(rawUrl.slice(queryAt + 1))
+    if (token !== undefined) return { kind: 'link', token }
+  }
+  if (authorization === undefined) return undefined
+  const token = bearerToken(authorization)
+  return token === undefined ? undefined : { kind: 'bearer', token }
 }
 
 /** The outcome once the source has said who is asking. */
@@ -150,7 +191,7 @@ export function explainDownload(
  * The ACL's word for this subject. `nobody` says why a request is anonymous: which 401 it gets,
  * and what its line says of the source.
  */
-function decideFor(
+export function decideFor(
   canonical: CanonicalOk,
   subject: Subject,
   o: DownloadDecisionOptions,

@@ -8,9 +8,11 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { AclHolder, type RuleSet } from '../../src/acl/index.js'
+import { listenAdmin, type RunningCredentials, startCredentials } from '../../src/admin-app.js'
 import { buildApp } from '../../src/app.js'
 import type { GatewayConfig } from '../../src/config/gateway-config.js'
 import { parseConfig } from '../../src/config/load-config.js'
+import type { CredentialStore } from '../../src/credentials/credential-store.js'
 import { loadUsersFile } from '../../src/login/users-file.js'
 import { MemorySessionStore } from '../../src/session/memory-store.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
@@ -37,6 +39,10 @@ export interface RunningGateway {
   store: SessionStore
   acl: AclHolder
   config: GatewayConfig
+  /** Links and tokens: the same store the server would start. */
+  credentials: RunningCredentials
+  /** The admin API's base URL when the config has an `admin` section. */
+  adminUrl: string | null
   dir: string
   /** Every JSON line the gateway logged so far. */
   logs(): Record<string, unknown>[]
@@ -54,7 +60,11 @@ export interface PreparedGateway {
   logs(): Record<string, unknown>[]
   logText(): string
   /** The real app from this config over `store` and `acl` (the loaded rules unless given). */
-  build(store: SessionStore, acl?: { readonly current: RuleSet }): Promise<FastifyInstance>
+  build(
+    store: SessionStore,
+    acl?: { readonly current: RuleSet },
+    credentials?: CredentialStore,
+  ): Promise<FastifyInstance>
   /** Stops watching the rules and removes the temp folder. */
   close(): Promise<void>
 }
@@ -115,8 +125,15 @@ export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway
           .filter((l) => l.length > 0)
           .map((l) => JSON.parse(l) as Record<string, unknown>),
       logText: () => captured,
-      build: (store, ruleSet = rules) =>
-        buildApp(config, { store, acl: ruleSet, realFilesRoot, users, logger: log }),
+      build: (store, ruleSet = rules, credentials = undefined) =>
+        buildApp(config, {
+          store,
+          acl: ruleSet,
+          realFilesRoot,
+          users,
+          logger: log,
+          ...(credentials ? { credentials } : {}),
+        }),
       close,
     }
   } catch (err) {
@@ -137,6 +154,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const prepared = await prepareGateway(o)
   const { config, acl } = prepared
   let store: SessionStore | undefined
+  let credentials: RunningCredentials | undefined
   try {
     if (config.session.store === 'redis') {
       const redis = new RedisSessionStore({ ...config.session.redis, onError: () => {} })
@@ -145,9 +163,13 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     } else {
       store = new MemorySessionStore()
     }
-    const app = await prepared.build(store)
+    credentials = await startCredentials(config, prepared.log)
+    await credentials.ready
+    const app = await prepared.build(store, undefined, credentials.store)
     const port = await listenOnLoopback(app)
+    const adminPort = credentials.admin ? await listenAdmin(credentials.admin, config) : null
     const running = store
+    const creds = credentials
     return {
       port,
       baseUrl: `http://127.0.0.1:${port}`,
@@ -155,16 +177,20 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       store: running,
       acl,
       config,
+      credentials: creds,
+      adminUrl: adminPort === null ? null : `http://127.0.0.1:${adminPort}`,
       dir: prepared.dir,
       logs: prepared.logs,
       logText: prepared.logText,
       async stop() {
         await app.close()
+        await creds.close()
         await running.close()
         await prepared.close()
       },
     }
   } catch (err) {
+    await credentials?.close().catch(() => {})
     await store?.close().catch(() => {})
     await prepared.close()
     throw err

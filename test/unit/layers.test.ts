@@ -13,11 +13,12 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src')
 const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'problems.ts', 'deep-freeze.ts', 'log-destination.ts', 'log-pretty.ts'],
   ['paths', 'acl', 'delivery', 'logger.ts'],
+  ['credentials'],
   ['config'],
   ['session', 'login'],
   ['decision'],
   ['http'],
-  ['app.ts', 'preflight.ts', 'startup-failure.ts'],
+  ['app.ts', 'preflight.ts', 'startup-failure.ts', 'admin-app.ts'],
   // Host-install tooling (render-nginx): used by the command line, never by the gateway itself.
   ['deploy'],
   ['server.ts', 'cli'],

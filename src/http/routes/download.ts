@@ -2,6 +2,7 @@
 // in src/decision/; this plugin answers it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { finishWithCredential } from '../../decision/credential-decision.js'
 import {
   beginDownloadDecision,
   type DownloadDecisionOptions,
@@ -62,7 +63,20 @@ function handleDownload(
   o: RouteContext,
 ): Promise<unknown> | undefined {
   startDecision(request)
-  const begun = beginDownloadDecision(request.raw.url as string, request.headers.cookie, o)
+  const begun = beginDownloadDecision(
+    request.raw.url as string,
+    request.headers.cookie,
+    o,
+    request.headers.authorization,
+  )
+  if ('credential' in begun) {
+    const credentials = o.credentials
+    if (credentials === undefined)
+      throw new Error('unreachable: credentials are checked only when configured')
+    return finishWithCredential(begun, { ...o, credentials }).then((outcome) =>
+      answer(request, reply, o, outcome),
+    )
+  }
   if (!('pending' in begun)) return answer(request, reply, o, begun)
   const cached = o.source.readCached?.(begun.read, (identity) => {
     try {

@@ -1,0 +1,99 @@
+// The credential store the config asks for (Redis beside the sessions, or in this process) and the
+// admin listener's app: the admin API only, with the same refusal and decision-line plumbing as
+// the public app, on `admin.host:admin.port`, which nginx never proxies (docs/links-and-tokens.md).
+// Kept out of server.ts so tests start the very same.
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { GatewayConfig } from './config/gateway-config.js'
+import { type CredentialStore, CredentialStoreUnavailableError } from './credentials/credential-store.js'
+import { MemoryCredentialStore } from './credentials/memory-credential-store.js'
+import { RedisCredentialStore } from './credentials/redis-credential-store.js'
+import {
+  GW_ERR_BAD_REQUEST,
+  GW_ERR_INTERNAL,
+  GW_ERR_NO_ROUTE,
+  GW_ERR_STORE_UNAVAILABLE,
+  withFields,
+} from './errors.js'
+import { accelGuard } from './http/accel-guard.js'
+import { decisionLog } from './http/decision-log.js'
+import { refuse } from './http/refuse.js'
+import { adminRoutes } from './http/routes/admin.js'
+
+export async function buildAdminApp(
+  config: GatewayConfig & { readonly admin: NonNullable<GatewayConfig['admin']> },
+  deps: { readonly credentials: CredentialStore; readonly logger: Logger },
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 })
+  await app.register(decisionLog, { logger: deps.logger.child({ listener: 'admin' }) })
+  await app.register(accelGuard)
+  app.setErrorHandler((error: Error, request, reply) => {
+    if (error instanceof CredentialStoreUnavailableError)
+      return refuse(request, reply, withFields(new GW_ERR_STORE_UNAVAILABLE(), { detail: error.message }))
+    const status = (error as { statusCode?: number }).statusCode
+    if (status && status >= 400 && status < 500) {
+      const refusal = withFields(new GW_ERR_BAD_REQUEST(), { detail: error.message })
+      return refuse(request, reply, Object.assign(refusal, { statusCode: status }))
+    }
+    deps.logger.error({ reqId: request.id, err: error }, 'unexpected error')
+    return refuse(request, reply, new GW_ERR_INTERNAL())
+  })
+  app.setNotFoundHandler((request, reply) => refuse(request, reply, new GW_ERR_NO_ROUTE()))
+  await app.register(adminRoutes, {
+    adminToken: config.admin.token,
+    store: deps.credentials,
+    linkKeys: config.links.keys,
+    maxTtlSeconds: config.links.maxTtlSeconds,
+    routePrefix: config.delivery.routePrefix,
+  })
+  return app
+}
+
+export interface RunningCredentials {
+  readonly store: CredentialStore
+  /** Built, not yet listening (listenAdmin). */
+  readonly admin: FastifyInstance | null
+  /** Resolves once the store is connected (at once for the embedded one); never rejects. */
+  readonly ready: Promise<void>
+  close(): Promise<void>
+}
+
+export async function startCredentials(config: GatewayConfig, log: Logger): Promise<RunningCredentials> {
+  let store: CredentialStore
+  let ready = Promise.resolve()
+  if (config.session.store === 'redis') {
+    const r = config.session.redis
+    const redis = new RedisCredentialStore({
+      url: r.url,
+      password: r.password,
+      connectTimeoutMs: r.connectTimeoutMs,
+      commandTimeoutMs: r.commandTimeoutMs,
+      onError: (err) => log.error({ err: { message: err.message } }, 'credential store connection error'),
+    })
+    // Like the session store: start at once, answer 503 to link and token downloads until connected.
+    ready = redis.connect().catch(() => {})
+    store = redis
+  } else {
+    store = new MemoryCredentialStore()
+  }
+  const adminConfig = config.admin
+  const admin = adminConfig
+    ? await buildAdminApp({ ...config, admin: adminConfig }, { credentials: store, logger: log })
+    : null
+  return {
+    store,
+    admin,
+    ready,
+    async close() {
+      await admin?.close()
+      await store.close()
+    },
+  }
+}
+
+/** Listens on the admin address; resolves to the port bound. */
+export async function listenAdmin(admin: FastifyInstance, config: GatewayConfig): Promise<number> {
+  await admin.listen({ host: config.admin?.host ?? '127.0.0.1', port: config.admin?.port ?? 0 })
+  const address = admin.server.address()
+  return typeof address === 'object' && address !== null ? address.port : 0
+}

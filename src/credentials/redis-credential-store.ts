@@ -1,0 +1,149 @@
+// Links and tokens in Redis, shared by every gateway: a revocation written by one is seen by all
+// on their next request, and a download limit is counted by one Lua script (EXISTS, INCR,
+// EXPIREAT), which Redis runs atomically, so N concurrent downloads of a link limited to K get
+// exactly K admissions. Keys carry the link id as a hash tag, so both keys of a link sit in one
+// Redis Cluster slot.
+import { createClient } from 'redis'
+import {
+  type CredentialStore,
+  CredentialStoreUnavailableError,
+  type LinkAdmission,
+  TOKEN_KEEP_AFTER_EXPIRY_S,
+} from './credential-store.js'
+import type { TokenRecord } from './tokens/access-token.js'
+
+export interface RedisCredentialStoreOptions {
+  readonly url: string
+  readonly password: string | undefined
+  readonly connectTimeoutMs: number
+  readonly commandTimeoutMs: number
+  /** Prepended to every key: `gw:` by default. */
+  readonly keyPrefix?: string
+  readonly onError?: (err: Error) => void
+}
+
+// KEYS[1] revoked marker, KEYS[2] counter; ARGV[1] limit (0: none), ARGV[2] counter expiry (unix s).
+// Returns -1 revoked, -2 used up, else the downloads counted so far (0 without a limit).
+const ADMIT_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local limit = tonumber(ARGV[1])
+if limit == 0 then return 0 end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('EXPIREAT', KEYS[2], ARGV[2]) end
+if n > limit then return -2 end
+return n
+`
+
+export class RedisCredentialStore implements CredentialStore {
+  readonly #client
+  readonly #prefix: string
+  readonly #timeoutMs: number
+  #scriptSha: string | undefined
+
+  constructor(options: RedisCredentialStoreOptions) {
+    this.#prefix = options.keyPrefix ?? 'gw:'
+    this.#timeoutMs = options.commandTimeoutMs
+    this.#client = createClient({
+      url: options.url,
+      ...(options.password ? { password: options.password } : {}),
+      commandOptions: { timeout: 0 },
+      socket: {
+        connectTimeout: options.connectTimeoutMs,
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
+      },
+      // Fail closed at once while Redis is down rather than queueing.
+      disableOfflineQueue: true,
+    })
+    this.#client.on('error', (err: Error) => options.onError?.(err))
+  }
+
+  connect(): Promise<void> {
+    return this.#client.connect().then(
+      () => undefined,
+      (err: unknown) => {
+        throw new CredentialStoreUnavailableError(err)
+      },
+    )
+  }
+
+  async admitLink(id: string, maxDownloads: number | undefined, expiresAt: number): Promise<LinkAdmission> {
+    const keys = [this.#linkKey(id, 'revoked'), this.#linkKey(id, 'count')]
+    const args = [String(maxDownloads ?? 0), String(expiresAt + 60)]
+    const result = Number(await this.#command(this.#admit(keys, args)))
+    if (result === -1) return 'revoked'
+    if (result === -2) return 'used-up'
+    return 'ok'
+  }
+
+  async revokeLink(id: string, untilSeconds: number): Promise<void> {
+    await this.#command(this.#client.set(this.#linkKey(id, 'revoked'), '1', { EXAT: untilSeconds }))
+  }
+
+  async putToken(record: TokenRecord): Promise<void> {
+    await this.#command(
+      this.#client.set(this.#tokenKey(record.id), JSON.stringify(record), {
+        EXAT: record.expiresAt + TOKEN_KEEP_AFTER_EXPIRY_S,
+      }),
+    )
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const json = (await this.#command(this.#client.get(this.#tokenKey(id)))) as string | null
+    if (json === null) return null
+    try {
+      return JSON.parse(json) as TokenRecord
+    } catch {
+      return null
+    }
+  }
+
+  async revokeToken(id: string): Promise<boolean> {
+    const record = await this.getToken(id)
+    if (record === null) return false
+    const answer = await this.#command(
+      this.#client.set(this.#tokenKey(id), JSON.stringify({ ...record, revoked: true }), {
+        KEEPTTL: true,
+        XX: true,
+      }),
+    )
+    return answer !== null
+  }
+
+  async close(): Promise<void> {
+    if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy())
+  }
+
+  /** EVALSHA, loading the script once (and again after a Redis restart forgot it). */
+  async #admit(keys: string[], args: string[]): Promise<unknown> {
+    if (this.#scriptSha === undefined) this.#scriptSha = await this.#client.scriptLoad(ADMIT_SCRIPT)
+    try {
+      return await this.#client.evalSha(this.#scriptSha, { keys, arguments: args })
+    } catch (err) {
+      if (!String((err as Error).message).includes('NOSCRIPT')) throw err
+      this.#scriptSha = undefined
+      return this.#client.eval(ADMIT_SCRIPT, { keys, arguments: args })
+    }
+  }
+
+  #linkKey(id: string, what: 'revoked' | 'count'): string {
+    return `${this.#prefix}link:{${id}}:${what}`
+  }
+
+  #tokenKey(id: string): string {
+    return `${this.#prefix}token:${id}`
+  }
+
+  async #command<T>(command: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
+    })
+    try {
+      return await Promise.race([command, expired])
+    } catch (err) {
+      throw new CredentialStoreUnavailableError(err)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
