@@ -123,6 +123,8 @@ export interface ScenarioOptions {
   prepareTree?: (root: string) => Promise<void> | void
   /** More ACL files, by name, loaded after SCENARIO_ACL's `10-test.yaml`. */
   aclFiles?: Record<string, string>
+  /** More environment for the gateway's config (link keys, the admin token). */
+  env?: Record<string, string>
 }
 
 export interface ScenarioTree {
@@ -189,6 +191,7 @@ export async function startScenario(
       usersYaml,
       filesRoot: tree.root,
       redisUrl: redis.url,
+      ...(options.env ? { env: options.env } : {}),
     })
     nginx = await startNginx({ gatewayPort: gateway.port, filesRoot: tree.root })
   } catch (err) {
