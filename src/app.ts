@@ -23,6 +23,7 @@ import { refuse } from './http/refuse.js'
 import { downloadRoutes } from './http/routes/download.js'
 import { healthRoutes } from './http/routes/health.js'
 import { loginRoutes } from './http/routes/login.js'
+import { shareRoutes } from './http/routes/share.js'
 import type { LoginUser } from './login/users-file.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
 import { createSessionSource } from './session/sources/create.js'
@@ -114,6 +115,15 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     ...(deps.credentials ? { credentials: { store: deps.credentials, linkKeys: config.links.keys } } : {}),
     source,
   })
+  if (deps.credentials && config.links.keys) {
+    await app.register(shareRoutes, {
+      source,
+      acl: deps.acl,
+      linkKeys: config.links.keys,
+      maxTtlSeconds: config.links.maxTtlSeconds,
+      routePrefix: config.delivery.routePrefix,
+    })
+  }
   await app.register(healthRoutes, { source, ruleCount: () => deps.acl.current.ruleCount })
   if (config.login.enabled && deps.users) {
     await app.register(loginRoutes, {

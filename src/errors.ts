@@ -99,6 +99,15 @@ export const GW_ERR_TOKEN_REVOKED = code('GW_ERR_TOKEN_REVOKED', 'Access token r
 })
 export const GW_ERR_TOKEN_OUT_OF_SCOPE = code('GW_ERR_TOKEN_OUT_OF_SCOPE', "Outside the token's scope", 403)
 
+// A logged-in user sharing a file: the rule under it does not allow sharing, or not for that long.
+export const GW_ERR_SHARE_NOT_ALLOWED = code(
+  'GW_ERR_SHARE_NOT_ALLOWED',
+  'Sharing this file is not allowed',
+  403,
+)
+// Issuing endpoints take JSON only: a cross-site HTML form cannot send it (no CSRF by form post).
+export const GW_ERR_UNSUPPORTED_MEDIA = code('GW_ERR_UNSUPPORTED_MEDIA', 'Send application/json', 415)
+
 // The admin listener.
 export const GW_ERR_ADMIN_UNAUTHORIZED = code('GW_ERR_ADMIN_UNAUTHORIZED', 'Admin token required', 401)
 

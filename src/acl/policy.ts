@@ -1,3 +1,4 @@
+import { parseDuration } from '../duration.js'
 import type { ResponsePolicy } from './types.js'
 
 // The delivery fields a rule (or a file's `defaults:`) may set, and their checks.
@@ -17,6 +18,7 @@ export const POLICY_FIELDS = {
   limit_rate: 'limitRate',
   cache_control: 'cacheControl',
   refusal: 'refusal',
+  share: 'shareMaxTtl',
 } as const
 
 export type PolicyField = keyof typeof POLICY_FIELDS
@@ -26,6 +28,7 @@ export const POLICY_CODES = {
   limit_rate: 'GW_ACL_BAD_LIMIT_RATE',
   cache_control: 'GW_ACL_BAD_CACHE_CONTROL',
   refusal: 'GW_ACL_BAD_REFUSAL',
+  share: 'GW_ACL_BAD_SHARE',
 } as const
 
 const RATE = /^(\d+(?:\.\d+)?) *([kmgKMG])?$/
@@ -60,6 +63,13 @@ export function readPolicyField(field: PolicyField, value: unknown, patch: Polic
       if (value !== 403 && value !== 404) return `refusal must be 403 or 404, got ${show(value)}`
       patch.refusal = value
       return null
+    case 'share': {
+      // `share: {max_ttl: 7d}`; rules.ts hands over the max_ttl value of that mapping.
+      const seconds = typeof value === 'string' ? parseDuration(value) : null
+      if (seconds === null) return `share must be {max_ttl: <duration>} like 12h or 7d, got ${show(value)}`
+      patch.shareMaxTtl = seconds
+      return null
+    }
   }
 }
 

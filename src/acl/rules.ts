@@ -105,7 +105,9 @@ export class FileReader {
   }
 
   private policyField(field: PolicyField, node: YNode, path: string, patch: PolicyPatch): void {
-    const value = node.kind === 'scalar' ? node.value : `(a ${node.kind === 'map' ? 'mapping' : 'list'})`
+    let value: unknown
+    if (field === 'share') value = node.kind === 'map' ? shareMaxTtl(node) : '(not a mapping)'
+    else value = node.kind === 'scalar' ? node.value : `(a ${node.kind === 'map' ? 'mapping' : 'list'})`
     const message = readPolicyField(field, value, patch)
     if (message !== null) this.error(POLICY_CODES[field], node.line, path, message)
   }
@@ -266,4 +268,12 @@ export class FileReader {
     }
     return set
   }
+}
+
+/** The `max_ttl` of a `share:` mapping, or a description of what was there instead. */
+function shareMaxTtl(node: Extract<YNode, { kind: 'map' }>): unknown {
+  const only = node.entries.length === 1 ? node.entries[0] : undefined
+  if (only?.key !== 'max_ttl')
+    return `(a mapping with ${node.entries.map((e) => e.key).join(', ') || 'no fields'})`
+  return only.value.kind === 'scalar' ? only.value.value : '(a nested value)'
 }

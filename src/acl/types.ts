@@ -15,6 +15,11 @@ export interface ResponsePolicy {
   readonly cacheControl: string
   /** How a refusal under this rule shows: 404 hides that the file exists. */
   readonly refusal: 403 | 404
+  /**
+   * The longest a user who may read a file under this rule may share it by link, in seconds.
+   * Absent: not shareable by its readers (an operator or the main app may still issue links).
+   */
+  readonly shareMaxTtl?: number
 }
 
 export interface RuleRef {

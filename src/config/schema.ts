@@ -5,7 +5,7 @@
 // An object whose fields all have defaults has `default: {}` itself, so leaving it out entirely
 // still fills them.
 import { DEFAULT_POLICY } from '../acl/index.js'
-import { DURATION_PATTERN } from '../credentials/duration.js'
+import { DURATION_PATTERN } from '../duration.js'
 
 const policy = {
   type: 'object',

@@ -1,6 +1,6 @@
 // Issuing links and tokens: what the CLI and the admin API share, so both check the same limits
 // and name things the same way. Pure but for randomness; the caller stores and prints.
-import { parseDuration } from './duration.js'
+import { parseDuration } from '../duration.js'
 import type { LinkKeyRing } from './links/link-keys.js'
 import { type LinkClaims, linkTarget, linkUrl, newLinkId, signLink } from './links/share-link.js'
 import { hashToken, mintToken, type TokenRecord } from './tokens/access-token.js'

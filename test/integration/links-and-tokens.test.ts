@@ -22,7 +22,14 @@ const ADMIN_TOKEN = 'admin-token-admin-token-admin-token-0123'
 const ENV = { GATEWAY_LINK_KEYS: `${NEW_KEY}\n${OLD_KEY}`, GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN }
 const CONFIG = `${X_ACCEL_REDIS_CONFIG}links:\n  max_ttl: 7d\nadmin:\n  port: 0\n`
 
-const scenario: Scenario = await startScenario(CONFIG, { env: ENV })
+// Before the scenario's own rules (files load in name order): readers of their own folder may share.
+const SHARE_ACL = `rules:
+  - id: homes-shareable
+    path: /home/{user}/**
+    allow: authenticated
+    share: {max_ttl: 1d}
+`
+const scenario: Scenario = await startScenario(CONFIG, { env: ENV, aclFiles: { '05-share.yaml': SHARE_ACL } })
 t.teardown(() => scenario.stop())
 const { nginx, gateway, files } = scenario
 const adminUrl = gateway.adminUrl as string
@@ -255,6 +262,57 @@ t.test('a token is refused after revocation and after expiry; a wrong one says i
   t.match(await get('/download/home/alice/own.txt', { authorization: 'Bearer nonsense' }), {
     code: 'GW_ERR_TOKEN_INVALID',
   })
+})
+
+t.test('a logged-in user shares a file they may read, as far as its rule allows', async (t) => {
+  const alice = await scenario.login('alice')
+  const bob = await scenario.login('bob')
+  const share = (body: object, cookie?: string, type = 'application/json') =>
+    fetch(`${gateway.baseUrl}/links`, {
+      method: 'POST',
+      headers: { 'content-type': type, ...(cookie ? { cookie } : {}) },
+      body: type === 'application/json' ? JSON.stringify(body) : 'path=/home/alice/own.txt&ttl=1h',
+    }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }))
+  const made = await share({ path: '/home/alice/own.txt', ttl: '12h', max_downloads: 2 }, alice)
+  t.equal(made.status, 201, JSON.stringify(made.json))
+  secrets.push(made.json.url as string)
+  const res = await get(made.json.url as string)
+  t.equal(res.status, 200)
+  t.equal(res.body.toString(), 'alice only\n')
+  t.match(
+    gateway.logs().findLast((l) => l.rule === `link:${made.json.id}`),
+    { user: 'alice', code: 'GW_ALLOW' },
+  )
+
+  t.match(await share({ path: '/home/alice/own.txt', ttl: '2d' }, alice), {
+    status: 403,
+    json: { code: 'GW_ERR_SHARE_NOT_ALLOWED' },
+  })
+  t.match(
+    await share({ path: '/reports/q1.pdf', ttl: '1h' }, alice),
+    {
+      status: 403,
+      json: { code: 'GW_ERR_SHARE_NOT_ALLOWED' },
+    },
+    'readable, but its rule does not allow sharing',
+  )
+  t.match(await share({ path: '/home/alice/own.txt', ttl: '1h' }, bob), {
+    status: 403,
+    json: { code: 'GW_ERR_DENIED' },
+  })
+  t.match(await share({ path: '/home/alice/', ttl: '1h' }, alice), { status: 400 }, 'no folder links')
+  t.match(await share({ path: '/home/alice/own.txt', ttl: '1h' }), {
+    status: 401,
+    json: { code: 'GW_ERR_NO_SESSION' },
+  })
+  t.match(
+    await share({}, alice, 'application/x-www-form-urlencoded'),
+    {
+      status: 415,
+      json: { code: 'GW_ERR_UNSUPPORTED_MEDIA' },
+    },
+    'a cross-site form post is refused',
+  )
 })
 
 t.test('no token, link token or admin token appears in a gateway or nginx log line', async (t) => {

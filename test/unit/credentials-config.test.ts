@@ -3,7 +3,7 @@ import t from 'tap'
 import { redactedConfig } from '../../src/config/gateway-config.js'
 import { parseConfig } from '../../src/config/load-config.js'
 import { ConfigError } from '../../src/config/problems.js'
-import { parseDuration } from '../../src/credentials/duration.js'
+import { parseDuration } from '../../src/duration.js'
 
 const minimal = `
 delivery:
