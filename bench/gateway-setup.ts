@@ -115,10 +115,15 @@ export async function writeSized(file: string, bytes: number): Promise<void> {
   }
 }
 
+/** The link key of the bench gateways (`kid:secret`). */
+export const BENCH_LINK_KEY = `bench:${randomBytes(32).toString('base64url')}`
+
 /** The gateway's environment: its config, port and secret, and the decision line at `info`. */
 export function gatewayEnv(config: string, port: number, secret: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    // Share links are on in every gateway setup: the link rows sign with this key.
+    GATEWAY_LINK_KEYS: BENCH_LINK_KEY,
     GATEWAY_CONFIG: config,
     GATEWAY_PORT: String(port),
     GATEWAY_SESSION_SECRETS: secret,
@@ -127,8 +132,14 @@ export function gatewayEnv(config: string, port: number, secret: string): NodeJS
 }
 
 /** Throws unless `url` answers 200 with exactly `bytes` bytes: nothing is timed before that. */
-export async function checkServes(name: string, url: string, cookie: string, bytes: number): Promise<void> {
-  const res = await fetch(url, { headers: { cookie } })
+export async function checkServes(
+  name: string,
+  url: string,
+  cookie: string | undefined,
+  bytes: number,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const res = await fetch(url, { headers: { ...(cookie ? { cookie } : {}), ...headers } })
   const body = Buffer.from(await res.arrayBuffer())
   if (res.status !== 200 || body.length !== bytes)
     throw new Error(`${name}: ${url} answered ${res.status} with ${body.length} bytes`)

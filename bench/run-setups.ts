@@ -7,13 +7,21 @@
 //                   decision log at `info` into a file, once with client_cache off and once on
 //   gateway-callback the same gateway asking a small main app (whoami-app.ts) who the session
 //                   is, answers cached 5 s (session.source: callback); 1 KiB only
+//   gateway link    the cache-off gateway asked with a share link for the bench folder (no cookie):
+//                   the signature, then one Lua call to Redis (revoked? counted?) per download
+//   gateway token   the same gateway asked with `Authorization: Bearer` (no cookie): one Redis read
+//                   of the token's record, then the ACL as for a session
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { issueLink, issueToken } from '../src/credentials/issue.js'
+import { parseLinkKeys } from '../src/credentials/links/link-keys.js'
+import { RedisCredentialStore } from '../src/credentials/redis-credential-store.js'
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
 import { startRedis } from '../test/harness/redis.js'
 import {
+  BENCH_LINK_KEY,
   callbackGatewayYaml,
   checkServes,
   gatewayEnv,
@@ -44,6 +52,10 @@ export interface Setup {
   readonly helperPids?: readonly number[]
   /** Measured at these sizes only (undefined: all). */
   readonly onlySizes?: readonly string[]
+  /** Appended after the file's path (a share link's `?gwl=`). */
+  readonly query?: string
+  /** Request headers instead of the browser's cookies (`Authorization: Bearer ...`). */
+  readonly headers?: readonly string[]
 }
 
 export interface Gateway {
@@ -70,6 +82,8 @@ const ROUND_ORDER = [
   'gateway-cache-on',
   'gateway-cache-off',
   'gateway-callback',
+  'gateway link',
+  'gateway token',
   'node streaming',
 ]
 
@@ -204,11 +218,46 @@ export async function startSetups(
     helperPids: [app.pid],
     onlySizes: ['1 KiB'],
   })
+  const cacheOff = setups.find((s) => s.name === 'gateway-cache-off') as Setup
+  const credentials = await benchCredentials(redis.url)
+  setups.push(
+    { ...cacheOff, name: 'gateway link', query: credentials.query },
+    { ...cacheOff, name: 'gateway token', headers: [`Authorization: Bearer ${credentials.token}`] },
+  )
   const roundOrder = [...setups].sort((a, b) => ROUND_ORDER.indexOf(a.name) - ROUND_ORDER.indexOf(b.name))
 
   // Every setup must answer the real bytes before anything is timed.
-  for (const s of setups) await checkServes(s.name, s.base + SIZES[0].file, cookie, SIZES[0].bytes)
+  for (const s of setups) {
+    const headers = Object.fromEntries((s.headers ?? []).map((h) => h.split(': ', 2) as [string, string]))
+    const url = s.base + SIZES[0].file + (s.query ?? '')
+    await checkServes(s.name, url, s.headers || s.query ? undefined : cookie, SIZES[0].bytes, headers)
+  }
   return { setups, roundOrder, gateways, redisPid: redis.pid, cookie }
+}
+
+/** A folder link for the bench files and a token for the session's user, in the bench Redis. */
+async function benchCredentials(redisUrl: string): Promise<{ query: string; token: string }> {
+  const keys = parseLinkKeys(BENCH_LINK_KEY)
+  if (!keys.ok || keys.ring === null) throw new Error('bench link key')
+  const link = issueLink({ path: '/bench/', ttl: '1d', issuer: 'bench' }, keys.ring, {
+    maxTtlSeconds: 86_400,
+    routePrefix: '/download/',
+  })
+  const token = issueToken({ user: 'bench-user', groups: ['staff', 'bench'], ttl: '1d' })
+  if (!link.ok || !token.ok) throw new Error('bench credentials')
+  const store = new RedisCredentialStore({
+    url: redisUrl,
+    password: undefined,
+    connectTimeoutMs: 2000,
+    commandTimeoutMs: 2000,
+  })
+  await store.connect()
+  try {
+    await store.putToken(token.value.record)
+  } finally {
+    await store.close()
+  }
+  return { query: `?gwl=${link.value.token}`, token: token.value.token }
 }
 
 function staticServer(port: number, filesRoot: string): string {

@@ -54,6 +54,19 @@ export function targetsText(cells: readonly Cell[], roundsBySize: RoundsBySize):
     const errors = r.roundsWithErrors > 0 ? ` (${r.roundsWithErrors} rounds with errors)` : ''
     text += `  ${name.padEnd(18)} ${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}]${errors}\n`
   }
+  // Issue 18: a link or token download costs no more than a session download.
+  for (const g of ['gateway link', 'gateway token']) {
+    const r = paired(g, 'bare handler', '1 KiB', rps)
+    const vsSession = paired(g, 'gateway-cache-off', '1 KiB', rps)
+    const verdict =
+      r.roundsWithErrors > 0
+        ? `MISSED (${r.roundsWithErrors} rounds with errors)`
+        : r.median >= 0.9
+          ? 'met'
+          : 'MISSED'
+    text += `  ${g.padEnd(18)} ${'1 KiB req/s vs bare handler'.padEnd(32)} ${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}] (target >= 0.9) ${verdict}\n`
+    text += `  ${g.padEnd(18)} ${'1 KiB req/s vs session (cache off)'.padEnd(32)} ${vsSession.median.toFixed(2)}x [${vsSession.min.toFixed(2)}-${vsSession.max.toFixed(2)}]\n`
+  }
   // No gateway of this design can beat the handler that answers X-Accel-Redirect with no checks at
   // all, so its own ratio, from the same rounds, says whether a 1 MiB miss is the gateway's.
   const floor = paired('bare handler', 'nginx static', '1 MiB', rps)

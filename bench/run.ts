@@ -48,10 +48,10 @@ async function main(): Promise<void> {
     if (START_WARMUP_SECONDS > 0)
       for (const s of setups.filter(measuredAt(SIZES[0])))
         await runWrk({
-          url: s.base + SIZES[0].file,
+          url: s.base + SIZES[0].file + (s.query ?? ''),
           connections: SIZES[0].connections,
           seconds: START_WARMUP_SECONDS,
-          cookie,
+          ...requestOf(s, cookie),
           reporter,
           cpu: LOAD_CPU,
         })
@@ -66,12 +66,13 @@ async function main(): Promise<void> {
       }
       const run = (s: Setup, seconds: number) =>
         runWrk({
-          url: s.base + size.file,
+          url: s.base + size.file + (s.query ?? ''),
           connections: size.connections,
           seconds,
           // Every setup gets the same request, the browser's Cookie header included: the download
-          // host sees the site's cookies whether or not it reads them.
-          cookie,
+          // host sees the site's cookies whether or not it reads them. Link and token setups
+          // stand for scripts and recipients of a link, which send their credential instead.
+          ...requestOf(s, cookie),
           reporter,
           cpu: LOAD_CPU,
         })
@@ -104,6 +105,11 @@ async function main(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch(() => {})
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+function requestOf(s: Setup, cookie: string): { cookie: string | undefined; headers?: readonly string[] } {
+  if (s.query || s.headers) return { cookie: undefined, ...(s.headers ? { headers: s.headers } : {}) }
+  return { cookie }
 }
 
 await main()
