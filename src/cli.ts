@@ -29,6 +29,8 @@ ${CHECK_USAGE}
 ${HASH_PASSWORD_USAGE}
   download-gateway render-nginx --server-name <names> [--config <gateway.yaml>] ...
       prints the nginx download server for a host install; render-nginx --help for the rest
+  download-gateway link create|revoke ...   download-gateway token create|revoke ...
+      share links and access tokens; \`download-gateway link\` alone prints their usage
 Without --acl, the rules and the rest come from --config, else from $GATEWAY_CONFIG, else from
 config/gateway.yaml.`
 
