@@ -7,17 +7,13 @@ import { type ParseArgsConfig, parseArgs } from 'node:util'
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load-config.js'
 import { ConfigError } from '../config/problems.js'
+import { CredentialStoreUnavailableError } from '../credentials/credential-store.js'
 import { issueLink, issueToken } from '../credentials/issue.js'
 import { LINK_ID_PATTERN } from '../credentials/links/share-link.js'
 import { RedisCredentialStore } from '../credentials/redis-credential-store.js'
 import { TOKEN_ID_PATTERN } from '../credentials/tokens/access-token.js'
-
-export interface CredentialIo {
-  out(line: string): void
-  err(line: string): void
-}
-
-type Env = Readonly<Record<string, string | undefined>>
+import { EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_STORE_UNREACHABLE } from './exit-codes.js'
+import type { Env, Io } from './io.js'
 
 export const CREDENTIALS_USAGE = `usage:
   download-gateway link create --path </file | /folder/> --ttl <7d|12h|...> [--max-downloads <n>]
@@ -43,14 +39,11 @@ const OPTIONS = {
   scope: { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
-const USAGE_EXIT = 2
-
-/** argv starts with `link` or `token`. Exit code: 0 done, 1 refused by the store/API, 2 usage. */
-export async function runCredentialCommand(
-  argv: readonly string[],
-  io: CredentialIo,
-  env: Env,
-): Promise<number> {
+/**
+ * argv starts with `link` or `token`. Exit status: 0 done, 1 refused by the store or the API,
+ * 2 usage or configuration error, 3 the store or the API cannot be reached.
+ */
+export async function runCredentialCommand(argv: readonly string[], io: Io, env: Env): Promise<number> {
   const [noun, verb, ...rest] = argv
   let values: Record<string, string | string[] | undefined>
   let positionals: string[]
@@ -95,7 +88,7 @@ export async function runCredentialCommand(
           max_downloads: l.maxDownloads ?? null,
         }),
       )
-      return 0
+      return EXIT_OK
     }
     if (noun === 'token' && verb === 'create') {
       const user = v('user')
@@ -122,7 +115,7 @@ export async function runCredentialCommand(
           expires_at: new Date(r.expiresAt * 1000).toISOString(),
         }),
       )
-      return 0
+      return EXIT_OK
     }
     if ((noun === 'link' || noun === 'token') && verb === 'revoke') {
       const id = positionals[0]
@@ -140,25 +133,29 @@ export async function runCredentialCommand(
       )
       if (!found) {
         io.err(`error: no token '${id}'`)
-        return 1
+        return EXIT_REFUSED
       }
       io.out(`revoked ${noun} ${id}`)
-      return 0
+      return EXIT_OK
     }
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(err.message)
-      return USAGE_EXIT
+      return EXIT_INVALID
+    }
+    if (err instanceof CredentialStoreUnavailableError) {
+      io.err(`error: ${err.message}`)
+      return EXIT_STORE_UNREACHABLE
     }
     throw err
   }
   return usage(io, `unknown command '${[noun, verb].filter(Boolean).join(' ')}'`)
 }
 
-function usage(io: CredentialIo, message: string): number {
+function usage(io: Io, message: string): number {
   io.err(`error: ${message}`)
   io.err(CREDENTIALS_USAGE)
-  return USAGE_EXIT
+  return EXIT_INVALID
 }
 
 /** The config the gateways run with; session secrets and the admin token are not needed here. */
@@ -190,6 +187,7 @@ async function withRedis<T>(
     password: r.password,
     connectTimeoutMs: r.connectTimeoutMs,
     commandTimeoutMs: Math.max(r.commandTimeoutMs, 2000),
+    reconnect: false,
   })
   try {
     await store.connect()
@@ -200,7 +198,7 @@ async function withRedis<T>(
 }
 
 async function viaApi(
-  io: CredentialIo,
+  io: Io,
   env: Env,
   base: string,
   method: 'POST' | 'DELETE',
@@ -209,16 +207,22 @@ async function viaApi(
 ): Promise<number> {
   const token = env.GATEWAY_ADMIN_TOKEN
   if (!token) return usage(io, '--admin-url needs GATEWAY_ADMIN_TOKEN in the environment')
-  const res = await fetch(`${base.replace(/\/$/, '')}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  })
+  let res: Response
+  try {
+    res = await fetch(`${base.replace(/\/$/, '')}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    })
+  } catch (err) {
+    io.err(`error: the admin API at ${base} cannot be reached: ${(err as Error).message}`)
+    return EXIT_STORE_UNREACHABLE
+  }
   const text = await res.text()
   if (!res.ok) {
     io.err(`error: ${res.status} ${text}`)
-    return 1
+    return EXIT_REFUSED
   }
   io.out(text === '' ? `done (${res.status})` : text)
-  return 0
+  return EXIT_OK
 }

@@ -19,6 +19,8 @@ export interface RedisCredentialStoreOptions {
   readonly commandTimeoutMs: number
   /** Prepended to every key: `gw:` by default. */
   readonly keyPrefix?: string
+  /** Default true: keep reconnecting in the background. False (one-shot commands): fail at once. */
+  readonly reconnect?: boolean
   readonly onError?: (err: Error) => void
 }
 
@@ -49,7 +51,8 @@ export class RedisCredentialStore implements CredentialStore {
       commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: options.connectTimeoutMs,
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
+        reconnectStrategy:
+          options.reconnect === false ? false : (retries: number) => Math.min(50 * 2 ** retries, 2000),
       },
       // Fail closed at once while Redis is down rather than queueing.
       disableOfflineQueue: true,
