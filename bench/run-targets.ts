@@ -56,6 +56,8 @@ export function targetsText(cells: readonly Cell[], roundsBySize: RoundsBySize):
   }
   // Issue 18: a link or token download costs no more than a session download.
   for (const g of ['gateway link', 'gateway token']) {
+    // Reports from before these rows existed have no rounds for them.
+    if ((roundsBySize.get('1 KiB')?.get(g) ?? []).length === 0) continue
     const r = paired(g, 'bare handler', '1 KiB', rps)
     const vsSession = paired(g, 'gateway-cache-off', '1 KiB', rps)
     const verdict =

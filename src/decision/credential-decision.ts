@@ -47,12 +47,13 @@ const nowSeconds = () => Math.floor(Date.now() / 1000)
 /** Resolves to the outcome; rejects only on a bug. */
 export async function finishWithCredential(
   d: CredentialDecision,
-  o: DownloadDecisionOptions & { readonly credentials: CredentialOptions },
+  o: DownloadDecisionOptions,
+  c: CredentialOptions,
 ): Promise<DownloadOutcome> {
   try {
     return d.credential.kind === 'link'
-      ? await decideLink(d.canonical, d.credential.token, o)
-      : await decideToken(d.canonical, d.credential.token, o)
+      ? await decideLink(d.canonical, d.credential.token, o, c)
+      : await decideToken(d.canonical, d.credential.token, o, c)
   } catch (err) {
     if (!(err instanceof CredentialStoreUnavailableError)) throw err
     const error = withFields(new GW_ERR_STORE_UNAVAILABLE(), { path: d.canonical.path, detail: err.message })
@@ -70,9 +71,9 @@ function refused(error: GatewayError, canonical: CanonicalOk, detail: string, us
 async function decideLink(
   canonical: CanonicalOk,
   token: string,
-  o: DownloadDecisionOptions & { readonly credentials: CredentialOptions },
+  o: DownloadDecisionOptions,
+  c: CredentialOptions,
 ): Promise<DownloadOutcome> {
-  const c = o.credentials
   if (c.linkKeys === null) return refused(new GW_ERR_LINK_UNKNOWN_KEY(), canonical, 'link: links are off')
   const check = verifyLink(token, canonical.aclPath, c.linkKeys, (c.now ?? nowSeconds)())
   if (!check.ok) return refused(new LINK_REFUSALS[check.why](), canonical, `link: ${check.why}`)
@@ -110,17 +111,18 @@ async function decideLink(
 async function decideToken(
   canonical: CanonicalOk,
   token: string,
-  o: DownloadDecisionOptions & { readonly credentials: CredentialOptions },
+  o: DownloadDecisionOptions,
+  c: CredentialOptions,
 ): Promise<DownloadOutcome> {
   const id = tokenId(token)
   // Only the id is ever named: the token itself is a password.
   if (id === null) return refused(new GW_ERR_TOKEN_INVALID(), canonical, 'token: malformed')
-  const record: TokenRecord | null = await o.credentials.store.getToken(id)
+  const record: TokenRecord | null = await c.store.getToken(id)
   if (record === null || !tokenMatches(token, record))
     return refused(new GW_ERR_TOKEN_INVALID(), canonical, `token ${id}: unknown`)
   if (record.revoked)
     return refused(new GW_ERR_TOKEN_REVOKED(), canonical, `token ${id}: revoked`, record.user)
-  if (record.expiresAt <= (o.credentials.now ?? nowSeconds)())
+  if (record.expiresAt <= (c.now ?? nowSeconds)())
     return refused(new GW_ERR_TOKEN_EXPIRED(), canonical, `token ${id}: expired`, record.user)
   if (!inScope(record.scope, canonical.aclPath))
     return refused(

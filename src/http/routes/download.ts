@@ -73,9 +73,7 @@ function handleDownload(
     const credentials = o.credentials
     if (credentials === undefined)
       throw new Error('unreachable: credentials are checked only when configured')
-    return finishWithCredential(begun, { ...o, credentials }).then((outcome) =>
-      answer(request, reply, o, outcome),
-    )
+    return finishWithCredential(begun, o, credentials).then((outcome) => answer(request, reply, o, outcome))
   }
   if (!('pending' in begun)) return answer(request, reply, o, begun)
   const cached = o.source.readCached?.(begun.read, (identity) => {
