@@ -229,7 +229,7 @@ t.test('the gateway receives the raw request URI and the proxy headers', async (
   }
 })
 
-t.test("of the client's own headers, only the cookie reaches the gateway", async (t) => {
+t.test("of the client's own headers, only the cookie and Authorization reach the gateway", async (t) => {
   const res = await rawRequest(
     nginx.port,
     'GET /download/secret.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n' +
@@ -243,21 +243,15 @@ t.test("of the client's own headers, only the cookie reaches the gateway", async
   const req = seen.find((s) => s.headers.cookie?.startsWith(`${TAG_COOKIE}only-cookie`))
   t.ok(req, 'the request reached the gateway')
   t.equal(req?.headers.cookie, `${TAG_COOKIE}only-cookie; sid=abc`, 'every Cookie header, joined')
-  for (const name of [
-    'user-agent',
-    'accept-language',
-    'referer',
-    'x-custom',
-    'authorization',
-    'range',
-    'if-none-match',
-  ]) {
+  // Access tokens for scripts: any scheme is passed on, the gateway reads Bearer only.
+  t.equal(req?.headers.authorization, 'Basic dTpw', 'Authorization is forwarded as sent')
+  for (const name of ['user-agent', 'accept-language', 'referer', 'x-custom', 'range', 'if-none-match']) {
     t.equal(req?.headers[name], undefined, `${name} is not forwarded`)
   }
   const names = Object.keys(req?.headers ?? {}).sort()
   t.same(
     names,
-    ['cookie', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id'],
+    ['authorization', 'cookie', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id'],
     'nothing else arrives',
   )
 })
