@@ -102,9 +102,13 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   })
 
   const s = config.session
-  const source = createSessionSource(s, { store: deps.store })
+  const source = createSessionSource(s, {
+    store: deps.store,
+    onStoreError: (err) =>
+      deps.logger.error({ err: { message: err.message } }, 'session store connection error'),
+  })
   // deps.store is its creator's to close (server.ts); connections a source opens itself (the
-  // callback's to the main app) close with the app.
+  // callback's to the main app, PHP's Redis) close with the app.
   if (s.source !== 'connect') app.addHook('onClose', () => source.close())
   await app.register(downloadRoutes, {
     routePrefix: config.delivery.routePrefix,

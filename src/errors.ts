@@ -72,6 +72,9 @@ export const GW_ERR_BAD_COOKIE = code('GW_ERR_BAD_COOKIE', 'Login required', 401
 export const GW_ERR_SESSION_UNKNOWN = code('GW_ERR_SESSION_UNKNOWN', 'Login required', 401)
 export const GW_ERR_SESSION_EXPIRED = code('GW_ERR_SESSION_EXPIRED', 'Login required', 401)
 export const GW_ERR_SESSION_NO_USER = code('GW_ERR_SESSION_NO_USER', 'Login required', 401)
+// The session exists but its data is refused: hostile or broken (truncated, bad syntax, too large),
+// or holding a PHP object under `objects: refuse`. Why is in the decision line.
+export const GW_ERR_SESSION_UNREADABLE = code('GW_ERR_SESSION_UNREADABLE', 'Login required', 401)
 
 // Access decisions.
 export const GW_ERR_DENIED = code('GW_ERR_DENIED', 'Forbidden', 403)

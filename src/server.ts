@@ -82,7 +82,9 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
   }
 
   let store: SessionStore
-  if (config.session.store === 'redis') {
+  // Only the connect source (and the built-in login, which needs it) reads this store; other sources
+  // open their own, so a Redis connection here would be one nobody uses.
+  if (config.session.store === 'redis' && config.session.source === 'connect') {
     const redis = new RedisSessionStore({
       ...config.session.redis,
       onError: (err) => log.error({ err: { message: err.message } }, 'session store connection error'),

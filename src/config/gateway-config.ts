@@ -41,7 +41,7 @@ export interface GatewayConfig {
   readonly session: {
     readonly store: 'memory' | 'redis'
     /** The session format the main app writes (src/session/sources/). */
-    readonly source: 'connect' | 'callback' | 'flask' | 'rails' | 'django'
+    readonly source: 'connect' | 'callback' | 'flask' | 'rails' | 'django' | 'php'
     readonly cookieName: string
     readonly cookiePrefix: string
     readonly userIdField: readonly string[]
@@ -100,6 +100,21 @@ export interface GatewayConfig {
     }
     /** session.source: callback; undefined for the other sources. */
     readonly callback: CallbackConfig | undefined
+    /** `session.php`: PHP's native sessions (source php). */
+    readonly php: {
+      readonly cookieName: string
+      readonly saveHandler: 'files' | 'redis'
+      /** Absolute; set whenever saveHandler is 'files'. */
+      readonly savePath: string | undefined
+      readonly serializeHandler: 'php' | 'php_serialize' | 'php_binary'
+      readonly gcMaxLifetimeSeconds: number
+      readonly sidLength: number
+      readonly sidBitsPerCharacter: 4 | 5 | 6
+      readonly keyPrefix: string
+      readonly userIdKey: readonly string[]
+      readonly groupsKey: readonly string[]
+      readonly objects: 'inert' | 'refuse'
+    }
   }
   readonly login: {
     readonly enabled: boolean

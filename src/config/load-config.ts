@@ -61,7 +61,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   const secrets = readSecrets(env, envProblem)
   let secretsGenerated = false
   if (secrets.length === 0) {
-    if (store === 'redis') {
+    // Only connect-style cookies are signed; other sources' sessions carry no secret of ours.
+    if (store === 'redis' && raw.session.source === 'connect') {
       envProblem(
         'GATEWAY_SESSION_SECRETS',
         'a shared session store needs the secrets the main app signs cookies with (GATEWAY_SESSION_SECRETS or GATEWAY_SESSION_SECRETS_FILE)',
@@ -172,6 +173,19 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
               token: callbackToken,
             }
           : undefined,
+      php: {
+        cookieName: session.php.cookie_name,
+        saveHandler: session.php.save_handler,
+        savePath: session.php.save_path === undefined ? undefined : resolve(baseDir, session.php.save_path),
+        serializeHandler: session.php.serialize_handler,
+        gcMaxLifetimeSeconds: session.php.gc_maxlifetime,
+        sidLength: session.php.sid_length,
+        sidBitsPerCharacter: session.php.sid_bits_per_character,
+        keyPrefix: session.php.key_prefix,
+        userIdKey: session.php.user_id_key.split('.'),
+        groupsKey: session.php.groups_key.split('.'),
+        objects: session.php.objects,
+      },
     },
     login: {
       enabled: login.enabled,
@@ -199,6 +213,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   }
   const sourceProblem = sourceSettingsProblem(raw.session, source)
   if (sourceProblem) throw new ConfigError([sourceProblem])
+  const phpProblem = phpProblems(config, session.php, source)
+  if (phpProblem.length > 0) throw new ConfigError(phpProblem)
   if (config.login.enabled && config.session.source !== 'connect') {
     // The built-in login writes connect-style sessions, which no other source would ever read.
     throw new ConfigError([
@@ -248,6 +264,26 @@ function sourceSettingsProblem(
       message: 'is not a URL',
     }
   return undefined
+}
+
+function phpProblems(
+  config: GatewayConfig,
+  raw: { save_path?: string },
+  source: YamlSource,
+): ConfigProblem[] {
+  if (config.session.source !== 'php' || config.session.php.saveHandler !== 'files') return []
+  const field = 'session.php.save_path'
+  if (raw.save_path === undefined) {
+    const line = source.lineOf(['session', 'php', 'save_handler'])
+    return [{ file: source.file, line, field, message: 'required with the files save handler' }]
+  }
+  // PHP's "N;/path" and "N;MODE;/path" spread sessions over N levels of sub-folders.
+  if (raw.save_path.includes(';')) {
+    const line = source.lineOf(['session', 'php', 'save_path'])
+    const message = 'the "N;/path" form (sessions in sub-folders) is not supported: give the folder itself'
+    return [{ file: source.file, line, field, message }]
+  }
+  return []
 }
 
 /** GATEWAY_TRUST_PROXY, else server.trust_proxy, else false; undefined after a problem. */

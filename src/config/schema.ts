@@ -76,7 +76,7 @@ export const gatewayConfigSchema = {
         store: { enum: ['memory', 'redis'] },
         // Whose sessions these are: the format the main app writes. Each source adds its name here
         // and, where it needs settings of its own, a block `session.<name>` below.
-        source: { enum: ['connect', 'callback', 'flask', 'rails', 'django'], default: 'connect' },
+        source: { enum: ['connect', 'callback', 'flask', 'rails', 'django', 'php'], default: 'connect' },
         cookie_name: { type: 'string', pattern: COOKIE_NAME, default: 'sessionId' },
         cookie_prefix: { type: 'string', maxLength: 8, default: '' },
         user_id_field: { type: 'string', pattern: FIELD_PATH, default: 'user.id' },
@@ -183,6 +183,27 @@ export const gatewayConfigSchema = {
               pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
               default: 'x-gateway-token',
             },
+          },
+          default: {},
+        },
+        // PHP's native sessions (source: php). Names follow php.ini's session.* settings, whose
+        // built-in defaults these are; the Redis connection is session.redis's.
+        php: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cookie_name: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'PHPSESSID' },
+            save_handler: { enum: ['files', 'redis'], default: 'files' },
+            // Required with the files handler (load-config.ts says so): no folder is a safe guess.
+            save_path: { type: 'string', minLength: 1 },
+            serialize_handler: { enum: ['php', 'php_serialize', 'php_binary'], default: 'php' },
+            gc_maxlifetime: { type: 'integer', minimum: 1, default: 1440 },
+            sid_length: { type: 'integer', minimum: 22, maximum: 256, default: 32 },
+            sid_bits_per_character: { enum: [4, 5, 6], default: 4 },
+            key_prefix: { type: 'string', default: 'PHPREDIS_SESSION:' },
+            user_id_key: { type: 'string', pattern: FIELD_PATH, default: 'user_id' },
+            groups_key: { type: 'string', pattern: FIELD_PATH, default: 'roles' },
+            objects: { enum: ['inert', 'refuse'], default: 'inert' },
           },
           default: {},
         },

@@ -3,6 +3,7 @@
 import { createClient } from 'redis'
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { deepFreeze } from '../deep-freeze.js'
+import { withCommandTimeout } from './redis-timeout.js'
 import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
@@ -176,15 +177,9 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  // Our own timer, not the client's command timeout: that one rides on AbortSignal.timeout, whose
-  // abort was seen never to fire against a Redis that stopped answering (SIGSTOP), which would
-  // leave downloads hanging instead of failing closed.
+  // See redis-timeout.ts: our timer, since the client's own was seen not to fire.
   #withTimeout<T>(command: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
-    })
-    return Promise.race([command, expired]).finally(() => clearTimeout(timer))
+    return withCommandTimeout(command, this.#timeoutMs)
   }
 
   async close(): Promise<void> {

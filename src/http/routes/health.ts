@@ -1,5 +1,5 @@
-// GET /healthz: ready when the session source (its store, or the main app it asks) answers. Used by the container healthcheck and by
-// nginx operators; it says nothing about users or files.
+// GET /healthz: ready when the session source (its store, or the main app it asks) answers. Used
+// by the container healthcheck and by nginx operators; it says nothing about users or files.
 import type { FastifyInstance } from 'fastify'
 import { GW_ERR_STORE_UNAVAILABLE, withFields } from '../../errors.js'
 import type { SessionSource } from '../../session/session-source.js'

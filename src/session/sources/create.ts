@@ -1,6 +1,7 @@
 // The session source the config names, built from its settings. One case per source: adding a
 // framework is one case here, its enum value and block in config/schema.ts, and its module.
 import type { GatewayConfig } from '../../config/gateway-config.js'
+import { DEFAULT_DECODE_LIMITS } from '../formats/format-result.js'
 import type { SessionSource } from '../session-source.js'
 import type { SessionStore } from '../session-store.js'
 import { SessionCookieVerifier } from '../signed-cookie.js'
@@ -9,10 +10,15 @@ import { ConnectSessionSource } from './connect.js'
 import { createDjangoSource } from './django.js'
 import { createFlaskSource } from './flask.js'
 import { createRailsSource } from './rails.js'
+import { PhpFilesStorage } from './php/php-files-storage.js'
+import { PhpRedisStorage } from './php/php-redis-storage.js'
+import { PhpSessionSource } from './php/php-source.js'
 
 export interface SourceDeps {
   /** The store server.ts created from `session.store` (memory or Redis). */
   readonly store: SessionStore
+  /** Connection trouble of a store the source opens itself (never session data). */
+  readonly onStoreError?: (err: Error) => void
 }
 
 export function createSessionSource(session: GatewayConfig['session'], deps: SourceDeps): SessionSource {
@@ -45,5 +51,35 @@ export function createSessionSource(session: GatewayConfig['session'], deps: Sou
       return createRailsSource(session.rails)
     case 'django':
       return createDjangoSource(session.django)
+    case 'php': {
+      const php = session.php
+      const maxBytes = DEFAULT_DECODE_LIMITS.maxBytes
+      const storage =
+        php.saveHandler === 'files'
+          ? new PhpFilesStorage({
+              // load-config.ts refuses the files handler without a save_path.
+              savePath: php.savePath as string,
+              gcMaxLifetimeSeconds: php.gcMaxLifetimeSeconds,
+              maxBytes,
+            })
+          : new PhpRedisStorage({
+              url: session.redis.url,
+              password: session.redis.password,
+              keyPrefix: php.keyPrefix,
+              connectTimeoutMs: session.redis.connectTimeoutMs,
+              commandTimeoutMs: session.redis.commandTimeoutMs,
+              maxBytes,
+              ...(deps.onStoreError ? { onError: deps.onStoreError } : {}),
+            })
+      return new PhpSessionSource({
+        cookieName: php.cookieName,
+        idShape: { sidLength: php.sidLength, sidBitsPerCharacter: php.sidBitsPerCharacter },
+        storage,
+        serializeHandler: php.serializeHandler,
+        objects: php.objects,
+        userIdKey: php.userIdKey,
+        groupsKey: php.groupsKey,
+      })
+    }
   }
 }
