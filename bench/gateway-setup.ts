@@ -75,6 +75,31 @@ acl:
 `
 }
 
+/**
+ * The same gateway with PHP's native sessions (source php) for the same user: in `savePath` (the
+ * files handler) or in the same Redis (phpredis).
+ */
+export function phpGatewayYaml(
+  filesRoot: string,
+  redisUrl: string,
+  handler: 'files' | 'redis',
+  savePath: string,
+): string {
+  const connect = gatewayYaml(filesRoot, redisUrl, false)
+  const php = `  source: php
+  php:
+    save_handler: ${handler}
+    save_path: ${savePath}
+    user_id_key: user_id
+    groups_key: roles
+    objects: refuse
+`
+  const yaml = connect.replace('session:\n  store: redis\n', `session:\n  store: memory\n${php}`)
+  // Else the gateway would read the connect cookie every request also carries, and measure that.
+  if (!yaml.includes('source: php')) throw new Error('gatewayYaml changed: update phpGatewayYaml')
+  return yaml
+}
+
 /** The rule set gatewayYaml expects: `rules` rules in `dir`/acl.d, the bench folder among them. */
 export async function writeAclFolder(dir: string, rules: number): Promise<void> {
   await mkdir(join(dir, 'acl.d'))
@@ -102,6 +127,26 @@ export async function writeSession(redisUrl: string, secret: string): Promise<st
   }
   const signed = new SessionCookieVerifier([secret], '').sign(id)
   return `theme=dark; sessionId=${encodeURIComponent(signed)}; _ga=GA1.2.3456`
+}
+
+/**
+ * The bench user's $_SESSION as PHP writes it (serialize_handler php, the default) into both PHP
+ * stores: `sess_<id>` in `savePath` and `PHPREDIS_SESSION:<id>` in Redis; the cookie pair PHP sets.
+ */
+export async function writePhpSession(redisUrl: string, savePath: string): Promise<string> {
+  const id = randomBytes(16).toString('hex')
+  const data =
+    'user_id|s:10:"bench-user";roles|a:2:{i:0;s:5:"staff";i:1;s:5:"bench";}csrf|s:32:"0123456789abcdef0123456789abcdef";'
+  await mkdir(savePath, { recursive: true })
+  await writeFile(join(savePath, `sess_${id}`), data, { mode: 0o600 })
+  const client = createClient({ url: redisUrl })
+  await client.connect()
+  try {
+    await client.set(`PHPREDIS_SESSION:${id}`, data, { EX: 3600 })
+  } finally {
+    await client.close()
+  }
+  return `PHPSESSID=${id}`
 }
 
 /** A file of `bytes` random bytes. */

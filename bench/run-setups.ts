@@ -11,6 +11,8 @@
 //                   the signature, then one Lua call to Redis (revoked? counted?) per download
 //   gateway token   the same gateway asked with `Authorization: Bearer` (no cookie): one Redis read
 //                   of the token's record, then the ACL as for a session
+//   gateway-php-*   the same gateway reading PHP's native sessions (source php): the files
+//                   handler, and phpredis in the same Redis; 1 KiB only
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -27,8 +29,10 @@ import {
   gatewayEnv,
   gatewayYaml,
   INTERNAL_PREFIX,
+  phpGatewayYaml,
   waitHttp,
   writeAclFolder,
+  writePhpSession,
   writeSession,
 } from './gateway-setup.js'
 import { type Pinned, spawnPinned } from './processes.js'
@@ -62,6 +66,7 @@ export interface Gateway {
   readonly name: string
   readonly port: number
   readonly proc: Pinned
+  readonly usesRedis: boolean
 }
 
 export interface Setups {
@@ -84,6 +89,8 @@ const ROUND_ORDER = [
   'gateway-callback',
   'gateway link',
   'gateway token',
+  'gateway-php-redis',
+  'gateway-php-files',
   'node streaming',
 ]
 
@@ -101,7 +108,9 @@ export async function startSetups(
   await writeAclFolder(dir, ACL_RULES)
   const redis = await startRedis({ cpuList: SERVER_CPU })
   stops.push(() => redis.stop())
-  const cookie = await writeSession(redis.url, SECRET)
+  const phpSavePath = join(dir, 'php-sessions')
+  // One Cookie header for every setup, as a browser on a site with both apps would send.
+  const cookie = `${await writeSession(redis.url, SECRET)}; ${await writePhpSession(redis.url, phpSavePath)}`
 
   const node = (name: string, script: string, args: string[], env?: NodeJS.ProcessEnv) => {
     const p = spawnPinned(
@@ -121,11 +130,16 @@ export async function startSetups(
   const streamPort = await freePort()
   const stream = node('stream', join(benchDir, 'node-stream.js'), [String(streamPort), filesRoot])
   const gateways: Gateway[] = []
-  for (const cache of [false, true]) {
-    const name = `gateway-cache-${cache ? 'on' : 'off'}`
+  const gatewayConfigs: [name: string, yaml: string, usesRedis: boolean][] = [
+    ['gateway-cache-off', gatewayYaml(filesRoot, redis.url, false), true],
+    ['gateway-cache-on', gatewayYaml(filesRoot, redis.url, true), true],
+    ['gateway-php-redis', phpGatewayYaml(filesRoot, redis.url, 'redis', phpSavePath), true],
+    ['gateway-php-files', phpGatewayYaml(filesRoot, redis.url, 'files', phpSavePath), false],
+  ]
+  for (const [name, yaml, usesRedis] of gatewayConfigs) {
     const port = await freePort()
     const config = join(dir, `${name}.yaml`)
-    await writeFile(config, gatewayYaml(filesRoot, redis.url, cache))
+    await writeFile(config, yaml)
     // BENCH_CPU_PROF=<dir>: each gateway writes a V8 CPU profile there when it stops.
     const prof = process.env.BENCH_CPU_PROF
     const script = join(root, 'dist/src/server.js')
@@ -135,7 +149,7 @@ export async function startSetups(
       prof ? ['--cpu-prof-dir', prof, script] : [],
       gatewayEnv(config, port, SECRET),
     )
-    gateways.push({ name, port, proc })
+    gateways.push({ name, port, proc, usesRedis })
   }
   // The callback gateway's main app knows the bench session by the cookie value wrk sends.
   const appPort = await freePort()
@@ -206,7 +220,16 @@ export async function startSetups(
   })
   for (const g of gateways) {
     const n = await nginxFor(g.port)
-    setups.push({ name: g.name, base: `${n.baseUrl}/download/`, node: g.proc, nginx: n, usesRedis: true })
+    setups.push({
+      name: g.name,
+      base: `${n.baseUrl}/download/`,
+      node: g.proc,
+      nginx: n,
+      usesRedis: g.usesRedis,
+      // A session source's cost is the decision's, which 1 KiB measures; larger files only add
+      // nginx's sending, the same for every source.
+      ...(g.name.startsWith('gateway-php') ? { onlySizes: ['1 KiB'] } : {}),
+    })
   }
   const callbackNginx = await nginxFor(callbackPort)
   setups.push({

@@ -108,6 +108,7 @@ export interface GatewayConfig {
       readonly savePath: string | undefined
       readonly serializeHandler: 'php' | 'php_serialize' | 'php_binary'
       readonly gcMaxLifetimeSeconds: number
+      readonly readTimeoutMs: number
       readonly sidLength: number
       readonly sidBitsPerCharacter: 4 | 5 | 6
       readonly keyPrefix: string

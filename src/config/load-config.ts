@@ -179,6 +179,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
         savePath: session.php.save_path === undefined ? undefined : resolve(baseDir, session.php.save_path),
         serializeHandler: session.php.serialize_handler,
         gcMaxLifetimeSeconds: session.php.gc_maxlifetime,
+        readTimeoutMs: session.php.read_timeout_ms,
         sidLength: session.php.sid_length,
         sidBitsPerCharacter: session.php.sid_bits_per_character,
         keyPrefix: session.php.key_prefix,

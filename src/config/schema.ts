@@ -198,6 +198,8 @@ export const gatewayConfigSchema = {
             save_path: { type: 'string', minLength: 1 },
             serialize_handler: { enum: ['php', 'php_serialize', 'php_binary'], default: 'php' },
             gc_maxlifetime: { type: 'integer', minimum: 1, default: 1440 },
+            // The files handler's read; phpredis uses session.redis.command_timeout_ms.
+            read_timeout_ms: { type: 'integer', minimum: 1, default: 500 },
             sid_length: { type: 'integer', minimum: 22, maximum: 256, default: 32 },
             sid_bits_per_character: { enum: [4, 5, 6], default: 4 },
             key_prefix: { type: 'string', default: 'PHPREDIS_SESSION:' },

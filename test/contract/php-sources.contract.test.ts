@@ -48,7 +48,12 @@ for (const serializeHandler of HANDLERS) {
     await mkdir(savePath)
     t.teardown(() => rm(base, { recursive: true, force: true }))
     const ini: PhpSessionIni = { saveHandler: 'files', savePath, serializeHandler }
-    const storage = new PhpFilesStorage({ savePath, gcMaxLifetimeSeconds: GC_MAXLIFETIME, maxBytes: 1 << 20 })
+    const storage = new PhpFilesStorage({
+      savePath,
+      gcMaxLifetimeSeconds: GC_MAXLIFETIME,
+      maxBytes: 1 << 20,
+      readTimeoutMs: 2000,
+    })
     runSessionSourceContract(t, async () =>
       phpUnderTest(ini, storage, {
         // PHP's own rule: a session idle for longer than gc_maxlifetime is garbage.

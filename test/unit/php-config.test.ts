@@ -32,6 +32,7 @@ t.test('php: PHP defaults, save_path resolved against the config folder, no secr
     savePath: '/etc/gw/sessions',
     serializeHandler: 'php',
     gcMaxLifetimeSeconds: 1440,
+    readTimeoutMs: 500,
     sidLength: 32,
     sidBitsPerCharacter: 4,
     keyPrefix: 'PHPREDIS_SESSION:',

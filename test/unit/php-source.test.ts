@@ -22,7 +22,12 @@ import { phpSessionCli } from '../harness/php.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'gw-php-unit-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
-const storage = new PhpFilesStorage({ savePath: dir, gcMaxLifetimeSeconds: 1440, maxBytes: 1 << 20 })
+const storage = new PhpFilesStorage({
+  savePath: dir,
+  gcMaxLifetimeSeconds: 1440,
+  maxBytes: 1 << 20,
+  readTimeoutMs: 2000,
+})
 
 function sourceWith(o: Partial<PhpSourceOptions> = {}): PhpSessionSource {
   return new PhpSessionSource({

@@ -60,6 +60,7 @@ export function createSessionSource(session: GatewayConfig['session'], deps: Sou
               // load-config.ts refuses the files handler without a save_path.
               savePath: php.savePath as string,
               gcMaxLifetimeSeconds: php.gcMaxLifetimeSeconds,
+              readTimeoutMs: php.readTimeoutMs,
               maxBytes,
             })
           : new PhpRedisStorage({
