@@ -117,6 +117,10 @@ function invalid(io: Io, problems: readonly string[]): number {
 
 function describeConfig(config: GatewayConfig): string {
   const s = config.session
+  if (s.source === 'php') {
+    const where = s.php.saveHandler === 'files' ? `files in ${s.php.savePath}` : 'phpredis'
+    return `${config.delivery.mode} delivery, PHP sessions (${where}), login off`
+  }
   const secrets = s.secretsGenerated
     ? 'no session secret set (the embedded store makes one per process)'
     : `${s.secrets.length} session secret${s.secrets.length === 1 ? '' : 's'}`
@@ -131,6 +135,7 @@ function describeConfig(config: GatewayConfig): string {
 /** Connects and pings as the gateway would, within its own connect and command timeouts. */
 async function reachStore(config: GatewayConfig): Promise<{ ok: boolean; message: string }> {
   if (config.session.callback) return reachCallback(config)
+  if (config.session.source === 'php') return reachSourceStore(config)
   if (config.session.store !== 'redis') return { ok: true, message: 'embedded: nothing to connect to' }
   const options = config.session.redis
   const where = (redactedConfig(config) as { session: { redis: { url: string } } }).session.redis.url
@@ -183,5 +188,40 @@ async function reachCallback(config: GatewayConfig): Promise<{ ok: boolean; mess
   } finally {
     await source.close()
     await unused.close()
+  }
+}
+
+/**
+ * A source that opens its own store (PHP's files folder or phpredis): built as the gateway builds
+ * it, pinged until it answers or the same deadline as above passes.
+ */
+async function reachSourceStore(config: GatewayConfig): Promise<{ ok: boolean; message: string }> {
+  const s = config.session
+  const where =
+    s.source === 'php' && s.php.saveHandler === 'files'
+      ? `${s.php.savePath}`
+      : (redactedConfig(config) as { session: { redis: { url: string } } }).session.redis.url
+  let lastError = ''
+  const source = createSessionSource(s, {
+    store: new MemorySessionStore(),
+    onStoreError: (err) => {
+      lastError = err.message
+    },
+  })
+  const deadline = Date.now() + s.redis.connectTimeoutMs + s.redis.commandTimeoutMs
+  try {
+    for (;;) {
+      const start = performance.now()
+      try {
+        await source.ping()
+        return { ok: true, message: `${where}: answered in ${Math.ceil(performance.now() - start)} ms` }
+      } catch (err) {
+        lastError = (err as Error).message
+      }
+      if (Date.now() >= deadline) return { ok: false, message: `${where}: ${lastError}` }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  } finally {
+    await source.close()
   }
 }
