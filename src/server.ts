@@ -125,6 +125,15 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
       ),
     )
   }
+  if (config.session.source === 'php') {
+    const { saveHandler, savePath, serializeHandler, objects } = config.session.php
+    notes.push(() =>
+      log.info(
+        { saveHandler, ...(saveHandler === 'files' ? { savePath } : {}), serializeHandler, objects },
+        'session source: php; downloads read PHP sessions from the app store',
+      ),
+    )
+  }
   if (config.session.secretsGenerated && config.session.source === 'connect') {
     notes.push(() => log.warn('no GATEWAY_SESSION_SECRETS set: using a random secret for this process only'))
   }
