@@ -21,10 +21,11 @@ import { decisionLog } from './http/decision-log.js'
 import { clientErrorHandler, expectationHandler } from './http/early-refusals.js'
 import { refuse } from './http/refuse.js'
 import { downloadRoutes } from './http/routes/download.js'
-import { healthRoutes } from './http/routes/health.js'
 import { loginRoutes } from './http/routes/login.js'
+import { probeRoutes } from './http/routes/probes.js'
 import { shareRoutes } from './http/routes/share.js'
 import type { LoginUser } from './login/users-file.js'
+import { Canary } from './ops/canary.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
 import { createSessionSource } from './session/sources/create.js'
 
@@ -128,7 +129,11 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
       routePrefix: config.delivery.routePrefix,
     })
   }
-  await app.register(healthRoutes, { source, ruleCount: () => deps.acl.current.ruleCount })
+  await app.register(probeRoutes, {
+    ruleCount: () => deps.acl.current.ruleCount,
+    pingSource: () => source.ping(),
+    canary: config.ops.canary && new Canary(config.ops.canary),
+  })
   if (config.login.enabled && deps.users) {
     await app.register(loginRoutes, {
       users: deps.users,

@@ -122,6 +122,9 @@ export const GW_ERR_STORE_UNAVAILABLE = code('GW_ERR_STORE_UNAVAILABLE', 'Servic
   'retry-after': '1',
 })
 
+// A probe (/readyz, /healthz): a check failed; the message names which ones, the line says why.
+export const GW_ERR_NOT_READY = code('GW_ERR_NOT_READY', 'Not ready: %s', 503, { 'retry-after': '1' })
+
 // Method and login.
 export const GW_ERR_METHOD = code('GW_ERR_METHOD', 'Method not allowed', 405, { allow: 'GET, HEAD' })
 export const GW_ERR_LOGIN_FAILED = code('GW_ERR_LOGIN_FAILED', 'Invalid user name or password', 401)

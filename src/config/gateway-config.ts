@@ -2,6 +2,7 @@
 // config file's folder); secrets are here but never logged (see redactedConfig).
 import type { ResponsePolicy } from '../acl/index.js'
 import type { LinkKeyRing } from '../credentials/links/link-keys.js'
+import type { MetricsConfig, OpsConfig } from './ops-config.js'
 import type { TrustProxy } from './trust-proxy.js'
 
 /** The main app's "who is this?" endpoint (session.source: callback). */
@@ -143,6 +144,8 @@ export interface GatewayConfig {
     readonly watch: boolean
     readonly defaults: PolicyDefaults
   }
+  readonly ops: OpsConfig
+  readonly metrics: MetricsConfig
 }
 
 /** What may be logged of a config: everything but secrets. */

@@ -10,6 +10,7 @@ import { parseLinkKeys } from '../credentials/links/link-keys.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { parseDuration } from '../duration.js'
 import type { GatewayConfig } from './gateway-config.js'
+import { metricsConfigFrom, opsConfigFrom } from './ops-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
 import { gatewayConfigSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js'
 import { compileSchemaCheck, fieldName } from './schema-check.js'
@@ -211,6 +212,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
         refusal: acl.defaults.refusal,
       },
     },
+    ops: opsConfigFrom(raw.ops),
+    metrics: metricsConfigFrom(raw.metrics),
   }
   const sourceProblem = sourceSettingsProblem(raw.session, source)
   if (sourceProblem) throw new ConfigError([sourceProblem])
@@ -314,7 +317,8 @@ function readTrustProxy(
   ])
 }
 
-function readSecrets(env: Env, problem: (name: string, message: string) => void): string[] {
+/** The session secrets the environment names now; also read again on SIGHUP (ops/reload.ts). */
+export function readSecrets(env: Env, problem: (name: string, message: string) => void): string[] {
   const raw = readSecretValue(env, 'GATEWAY_SESSION_SECRETS', problem)
   if (raw === undefined) return []
   const secrets = raw

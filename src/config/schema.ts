@@ -6,6 +6,7 @@
 // still fills them.
 import { DEFAULT_POLICY } from '../acl/index.js'
 import { DURATION_PATTERN } from '../duration.js'
+import { metricsSchema, opsSchema } from './ops-config.js'
 
 const policy = {
   type: 'object',
@@ -252,5 +253,7 @@ export const gatewayConfigSchema = {
         defaults: policy,
       },
     },
+    ops: opsSchema,
+    metrics: metricsSchema,
   },
 } as const

@@ -154,9 +154,17 @@ t.test('a store that cannot answer is 503 with Retry-After, on downloads and on 
   t.equal(res.headers['retry-after'], '1')
   t.equal(lineOf(id)?.code, 'GW_ERR_STORE_UNAVAILABLE')
   t.equal(lineOf(id)?.path, '/home/alice/x.txt', 'the line names the path')
-  const health = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': reqId() } })
-  checkRefusal(t, health, 503, 'GW_ERR_STORE_UNAVAILABLE')
-  t.equal(health.headers['retry-after'], '1')
+  // /healthz is /readyz under its old name: the store is one of its checks.
+  for (const url of ['/healthz', '/readyz']) {
+    const id = reqId()
+    const health = await app.inject({ method: 'GET', url, headers: { 'x-request-id': id } })
+    checkRefusal(t, health, 503, 'GW_ERR_NOT_READY')
+    t.equal(JSON.parse(health.body).message, 'Not ready: session', `${url}: names the failed check`)
+    t.equal(health.headers['retry-after'], '1')
+    t.match(lineOf(id)?.detail, /^session: session store unavailable: timeout/, `${url}: the line says why`)
+  }
+  const live = await app.inject({ method: 'GET', url: '/livez' })
+  t.equal(live.statusCode, 200, '/livez asks no store')
 })
 
 t.test('a bug in the store is 500 GW_ERR_INTERNAL, logged with its stack, never a file', async (t) => {
@@ -176,10 +184,31 @@ t.test('a bug in the store is 500 GW_ERR_INTERNAL, logged with its stack, never 
   )
 })
 
-t.test('/healthz answers 200 with the rule count while the store answers', async (t) => {
+t.test('/healthz and /readyz answer 200 with the rule count while the store answers', async (t) => {
   const app = await appOver(t)
-  const res = await app.inject({ method: 'GET', url: '/healthz' })
-  t.equal(res.statusCode, 200)
-  t.equal(JSON.parse(res.body).status, 'ok')
-  t.ok(JSON.parse(res.body).rules > 0)
+  for (const url of ['/healthz', '/readyz']) {
+    const res = await app.inject({ method: 'GET', url })
+    t.equal(res.statusCode, 200)
+    t.equal(JSON.parse(res.body).status, 'ok')
+    t.ok(JSON.parse(res.body).rules > 0)
+  }
+})
+
+t.test('/readyz is unready while no rules are loaded (the fail-closed empty set)', async (t) => {
+  const empty = { current: { ...prepared.acl.current, ruleCount: 0 } } as typeof prepared.acl
+  const app = await prepared.build(new MemorySessionStore(), empty)
+  t.teardown(() => app.close())
+  const id = reqId()
+  const res = await app.inject({ method: 'GET', url: '/readyz', headers: { 'x-request-id': id } })
+  checkRefusal(t, res, 503, 'GW_ERR_NOT_READY')
+  t.equal(JSON.parse(res.body).message, 'Not ready: rules')
+  t.equal(lineOf(id)?.detail, 'rules: none loaded')
+})
+
+t.test('probes are not downloads: other methods and sub-paths are refused', async (t) => {
+  const app = await appOver(t)
+  const post = await app.inject({ method: 'POST', url: '/livez' })
+  checkRefusal(t, post, 404, 'GW_ERR_NO_ROUTE')
+  const sub = await app.inject({ method: 'GET', url: '/readyz/x' })
+  checkRefusal(t, sub, 404, 'GW_ERR_NO_ROUTE')
 })

@@ -17,6 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['config'],
   ['session', 'login'],
   ['decision'],
+  ['ops'],
   ['http'],
   ['app.ts', 'preflight.ts', 'startup-failure.ts', 'admin-app.ts'],
   // Host-install tooling (render-nginx): used by the command line, never by the gateway itself.
