@@ -26,6 +26,7 @@ import { probeRoutes } from './http/routes/probes.js'
 import { shareRoutes } from './http/routes/share.js'
 import type { LoginUser } from './login/users-file.js'
 import { Canary } from './ops/canary.js'
+import type { GatewayMetrics } from './ops/metrics.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
 import { createSessionSource } from './session/sources/create.js'
 
@@ -39,6 +40,8 @@ export interface AppDeps {
   readonly credentials?: CredentialStore
   /** Every line the app writes: decisions and unexpected errors. */
   readonly logger: Logger
+  /** Counts every decision when metrics are on (ops/metrics.ts). */
+  readonly metrics?: GatewayMetrics
 }
 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
@@ -74,7 +77,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   app.server.on('checkExpectation', expectationHandler(deps.logger))
 
   // Order matters: the hooks and decorations first (every route depends on them), then routes.
-  await app.register(decisionLog, { logger: deps.logger })
+  await app.register(decisionLog, { logger: deps.logger, onDecision: deps.metrics?.countDecision })
   await app.register(accelGuard)
   await app.register(fastifyFormbody)
 

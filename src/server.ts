@@ -13,6 +13,8 @@ import { loadConfig } from './config/load-config.js'
 import { formatProblem } from './config/problems.js'
 import { createLogger, flushLogger, flushLoggerSync, resolveLogFormat, wantsColour } from './logger.js'
 import { EXAMPLE_USER_ID } from './login/users-file.js'
+import { instrument } from './ops/instrument.js'
+import { type MetricsServer, startMetricsServer } from './ops/metrics-server.js'
 import { aclOptionsOf, preflight } from './preflight.js'
 import { MemorySessionStore } from './session/memory-store.js'
 import { RedisSessionStore } from './session/redis-store.js'
@@ -147,17 +149,20 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
   }
 
   const credentials = await startCredentials(config, log)
+  const metered = config.metrics.enabled ? instrument(store, acl) : undefined
   const app = await buildApp(config, {
-    store,
+    store: metered?.store ?? store,
     acl,
     realFilesRoot,
     users,
     credentials: credentials.store,
     logger: log,
+    metrics: metered?.metrics,
   })
   if (config.acl.watch) acl.watch()
   process.on('SIGHUP', () => void acl.reload('SIGHUP'))
 
+  let metricsServer: MetricsServer | undefined
   let closing = false
   const close = async (signal: string) => {
     if (closing) {
@@ -171,6 +176,7 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     let exitCode = 0
     try {
       acl.close()
+      await metricsServer?.close()
       await app.close()
       await credentials.close()
       await store.close()
@@ -184,6 +190,12 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
   process.on('SIGTERM', () => void close('SIGTERM'))
   process.on('SIGINT', () => void close('SIGINT'))
 
+  metricsServer =
+    metered &&
+    (await startMetricsServer(metered.metrics, config.metrics.host, config.metrics.port, (err) =>
+      log.error({ err: { message: err.message } }, 'metrics listener error'),
+    ))
+  if (metricsServer) log.info({ host: config.metrics.host, port: metricsServer.port }, 'metrics listening')
   try {
     await app.listen({ host: config.server.host, port: config.server.port })
   } catch (err) {

@@ -32,6 +32,7 @@ export class AclHolder {
   private watchers: FSWatcher[] = []
   private timer: NodeJS.Timeout | null = null
   private closed = false
+  private readonly reloadListeners: ((ok: boolean, reason: string) => void)[] = []
 
   constructor(
     private readonly paths: readonly string[],
@@ -41,6 +42,11 @@ export class AclHolder {
 
   get current(): RuleSet {
     return this.live
+  }
+
+  /** Told of every load and reload, good (swapped in) or refused (the old set kept). */
+  onReload(listener: (ok: boolean, reason: string) => void): void {
+    this.reloadListeners.push(listener)
   }
 
   load(): Promise<BuildResult> {
@@ -58,9 +64,11 @@ export class AclHolder {
     for (const w of result.warnings) this.log.warn(fields(w, reason), w.message)
     if (!result.ok) {
       for (const e of result.errors) this.log.error(fields(e, reason), e.message)
+      for (const listener of this.reloadListeners) listener(false, reason)
       return result
     }
     this.live = result.ruleSet
+    for (const listener of this.reloadListeners) listener(true, reason)
     this.log.info(
       {
         rules: result.ruleSet.ruleCount,

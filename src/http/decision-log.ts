@@ -36,16 +36,33 @@ export function recordDecision(request: FastifyRequest, record: DecisionRecord):
  * Decorates requests with their decision, and the app with the function that writes the line to
  * `logger`. A plugin without encapsulation (fastify-plugin): the decorations must reach every route.
  */
-export const decisionLog = fp<{ logger: pino.Logger }>(
-  async (app, { logger }) => {
+export const decisionLog = fp<{ logger: pino.Logger; onDecision?: DecisionCount }>(
+  async (app, { logger, onDecision }) => {
     app.decorateRequest('decision', null)
     app.decorateRequest('decisionStart', 0)
-    app.decorate('writeDecision', decisionWriter(logger))
+    const write = decisionWriter(logger)
+    app.decorate('writeDecision', onDecision ? counted(write, onDecision, logger) : write)
   },
   { name: 'gateway-decision-log' },
 )
 
 export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => void
+
+/** Told every decision's code and rule label, as its line says them (the metrics count them). */
+export type DecisionCount = (code: string, ruleLabel: string | null | undefined) => void
+
+/** The line, then the count; like the line, a failing count must not become a second answer. */
+function counted(write: DecisionWrite, count: DecisionCount, log: pino.Logger): DecisionWrite {
+  return (request, reply) => {
+    write(request, reply)
+    const d = request.decision
+    try {
+      count(d?.code ?? fallbackCode(reply.statusCode), d?.rule)
+    } catch (err) {
+      log.error({ reqId: request.id, err }, 'decision not counted')
+    }
+  }
+}
 
 /**
  * The decision line is written straight to the logger's destination, in pino's own format (level,

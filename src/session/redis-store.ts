@@ -159,6 +159,11 @@ export class RedisSessionStore implements SessionStore {
     await this.#command(this.#client.ping())
   }
 
+  /** The client cache's hits and invalidations so far; undefined with the cache off. */
+  get cacheCounts(): { readonly hits: number; readonly invalidations: number } | undefined {
+    return this.#cache?.counts
+  }
+
   /** Sessions held in memory now (0 with the client cache off). */
   get cachedSessions(): number {
     return this.#cache?.size ?? 0

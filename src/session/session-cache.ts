@@ -51,6 +51,8 @@ export class SessionCache {
   #pinging = false
   /** performance.now() of the last PONG; -Infinity before the first. */
   #lastPong = Number.NEGATIVE_INFINITY
+  /** Running totals for the metrics: plain integers, read when Prometheus scrapes. */
+  readonly counts = { hits: 0, invalidations: 0 }
 
   /**
    * `ping` must reject when Redis does not answer in time. `maxSilenceMs` is how old the last
@@ -115,6 +117,7 @@ export class SessionCache {
       this.#entries.delete(sessionId)
       return undefined
     }
+    this.counts.hits++
     return entry.data
   }
 
@@ -141,12 +144,13 @@ export class SessionCache {
   }
 
   invalidate(sessionId: string): void {
-    this.#entries.delete(sessionId)
+    if (this.#entries.delete(sessionId)) this.counts.invalidations++
     this.#pending.delete(sessionId)
   }
 
   /** Redis flushed a database (or dropped its tracking table): forget everything. */
   invalidateAll(): void {
+    this.counts.invalidations += this.#entries.size
     this.#entries.clear()
     this.#pending.clear()
     this.#epoch++

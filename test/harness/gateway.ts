@@ -9,11 +9,14 @@ import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { AclHolder, type RuleSet } from '../../src/acl/index.js'
 import { listenAdmin, type RunningCredentials, startCredentials } from '../../src/admin-app.js'
-import { buildApp } from '../../src/app.js'
+import { type AppDeps, buildApp } from '../../src/app.js'
 import type { GatewayConfig } from '../../src/config/gateway-config.js'
 import { parseConfig } from '../../src/config/load-config.js'
 import type { CredentialStore } from '../../src/credentials/credential-store.js'
 import { loadUsersFile } from '../../src/login/users-file.js'
+import { instrument } from '../../src/ops/instrument.js'
+import type { GatewayMetrics } from '../../src/ops/metrics.js'
+import { type MetricsServer, startMetricsServer } from '../../src/ops/metrics-server.js'
 import { MemorySessionStore } from '../../src/session/memory-store.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import type { SessionStore } from '../../src/session/session-store.js'
@@ -30,6 +33,8 @@ export interface GatewayOptions {
   filesRoot: string
   redisUrl?: string
   env?: Record<string, string>
+  /** Metrics on, as the server wires them, with the listener on a free loopback port. */
+  metrics?: boolean
 }
 
 export interface RunningGateway {
@@ -44,6 +49,8 @@ export interface RunningGateway {
   /** The admin API's base URL when the config has an `admin` section. */
   adminUrl: string | null
   dir: string
+  /** With `metrics`: the metrics and their listener. */
+  metrics?: { metrics: GatewayMetrics; server: MetricsServer }
   /** Every JSON line the gateway logged so far. */
   logs(): Record<string, unknown>[]
   logText(): string
@@ -63,7 +70,7 @@ export interface PreparedGateway {
   build(
     store: SessionStore,
     acl?: { readonly current: RuleSet },
-    credentials?: CredentialStore,
+    more?: Pick<AppDeps, 'metrics' | 'credentials'>,
   ): Promise<FastifyInstance>
   /** Stops watching the rules and removes the temp folder. */
   close(): Promise<void>
@@ -125,15 +132,8 @@ export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway
           .filter((l) => l.length > 0)
           .map((l) => JSON.parse(l) as Record<string, unknown>),
       logText: () => captured,
-      build: (store, ruleSet = rules, credentials = undefined) =>
-        buildApp(config, {
-          store,
-          acl: ruleSet,
-          realFilesRoot,
-          users,
-          logger: log,
-          ...(credentials ? { credentials } : {}),
-        }),
+      build: (store, ruleSet = rules, more = {}) =>
+        buildApp(config, { store, acl: ruleSet, realFilesRoot, users, logger: log, ...more }),
       close,
     }
   } catch (err) {
@@ -165,11 +165,19 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     }
     credentials = await startCredentials(config, prepared.log)
     await credentials.ready
-    const app = await prepared.build(store, undefined, credentials.store)
+    const instrumented = o.metrics ? instrument(store, acl) : undefined
+    const app = await prepared.build(instrumented?.store ?? store, acl, {
+      credentials: credentials.store,
+      metrics: instrumented?.metrics,
+    })
     const port = await listenOnLoopback(app)
     const adminPort = credentials.admin ? await listenAdmin(credentials.admin, config) : null
     const running = store
     const creds = credentials
+    const metrics = instrumented && {
+      metrics: instrumented.metrics,
+      server: await startMetricsServer(instrumented.metrics, '127.0.0.1', 0, () => {}),
+    }
     return {
       port,
       baseUrl: `http://127.0.0.1:${port}`,
@@ -180,9 +188,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       credentials: creds,
       adminUrl: adminPort === null ? null : `http://127.0.0.1:${adminPort}`,
       dir: prepared.dir,
+      metrics,
       logs: prepared.logs,
       logText: prepared.logText,
       async stop() {
+        await metrics?.server.close()
         await app.close()
         await creds.close()
         await running.close()

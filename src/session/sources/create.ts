@@ -9,10 +9,10 @@ import { CallbackSessionSource } from './callback.js'
 import { ConnectSessionSource } from './connect.js'
 import { createDjangoSource } from './django.js'
 import { createFlaskSource } from './flask.js'
-import { createRailsSource } from './rails.js'
 import { PhpFilesStorage } from './php/php-files-storage.js'
 import { PhpRedisStorage } from './php/php-redis-storage.js'
 import { PhpSessionSource } from './php/php-source.js'
+import { createRailsSource } from './rails.js'
 
 export interface SourceDeps {
   /** The store server.ts created from `session.store` (memory or Redis). */
