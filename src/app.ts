@@ -28,6 +28,7 @@ import type { LoginUser } from './login/users-file.js'
 import { Canary } from './ops/canary.js'
 import type { GatewayMetrics } from './ops/metrics.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
+import { SessionCookieVerifier } from './session/signed-cookie.js'
 import { createSessionSource } from './session/sources/create.js'
 
 export interface AppDeps {
@@ -42,6 +43,8 @@ export interface AppDeps {
   readonly logger: Logger
   /** Counts every decision when metrics are on (ops/metrics.ts). */
   readonly metrics?: GatewayMetrics
+  /** The session cookie verifier, when the caller reloads its secrets (ops/reload.ts). */
+  readonly verifier?: SessionCookieVerifier
 }
 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
@@ -106,8 +109,12 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   })
 
   const s = config.session
+  // Shared by the download's source and the login, and given by the caller when it reloads the
+  // secrets (ops/reload.ts).
+  const verifier = deps.verifier ?? new SessionCookieVerifier(s.secrets, s.cookiePrefix)
   const source = createSessionSource(s, {
     store: deps.store,
+    verifier,
     onStoreError: (err) =>
       deps.logger.error({ err: { message: err.message } }, 'session store connection error'),
   })
@@ -142,6 +149,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
       users: deps.users,
       store: deps.store,
       secrets: s.secrets,
+      signer: verifier.liveSigner,
       cookieName: s.cookieName,
       cookiePrefix: s.cookiePrefix,
       cookie: { ...s.cookie },

@@ -15,10 +15,12 @@ import { createLogger, flushLogger, flushLoggerSync, resolveLogFormat, wantsColo
 import { EXAMPLE_USER_ID } from './login/users-file.js'
 import { instrument } from './ops/instrument.js'
 import { type MetricsServer, startMetricsServer } from './ops/metrics-server.js'
+import { Reloader, UsersHolder } from './ops/reload.js'
 import { aclOptionsOf, preflight } from './preflight.js'
 import { MemorySessionStore } from './session/memory-store.js'
 import { RedisSessionStore } from './session/redis-store.js'
 import type { SessionStore } from './session/session-store.js'
+import { SessionCookieVerifier } from './session/signed-cookie.js'
 import {
   describeStartupFailure,
   EXIT_CONFIG,
@@ -46,7 +48,12 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
       EXIT_CONFIG,
     )
   }
-  const { realFilesRoot, users } = prepared
+  const { realFilesRoot } = prepared
+  // Reloaded on SIGHUP (ops/reload.ts).
+  const users =
+    prepared.users && config.login.usersFile
+      ? new UsersHolder(config.login.usersFile, prepared.users)
+      : undefined
 
   // Warnings and errors of the first load are said at once; its "rules loaded" line waits for the
   // listening line, as the notes do.
@@ -150,7 +157,9 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
 
   const credentials = await startCredentials(config, log)
   const metered = config.metrics.enabled ? instrument(store, acl) : undefined
+  const verifier = new SessionCookieVerifier(config.session.secrets, config.session.cookiePrefix)
   const app = await buildApp(config, {
+    verifier,
     store: metered?.store ?? store,
     acl,
     realFilesRoot,
@@ -160,7 +169,15 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     metrics: metered?.metrics,
   })
   if (config.acl.watch) acl.watch()
-  process.on('SIGHUP', () => void acl.reload('SIGHUP'))
+  const reloader = new Reloader({
+    acl,
+    users,
+    // A secret made up for this process has no source to re-read.
+    secrets: config.session.secretsGenerated ? undefined : { verifier, env: process.env },
+    log: log.child({ component: 'reload' }),
+    metrics: metered?.metrics,
+  })
+  process.on('SIGHUP', () => void reloader.reloadAll('SIGHUP'))
 
   let metricsServer: MetricsServer | undefined
   let closing = false

@@ -15,18 +15,38 @@ export const VERIFIED_MEMO_SIZE = 10_000
 const NO_COOKIE: CookieVerdict = Object.freeze({ ok: false, reason: 'no-cookie' })
 
 export class SessionCookieVerifier {
-  readonly #signer: Signer
+  #signer: Signer
   readonly #prefix: string
   // A browser sends the same cookie on every request, and an HMAC costs more than the rest of
   // the cookie handling together; so does URI-decoding it, hence the key is the value as sent.
-  // Only values that verified are kept, and the secrets cannot change during the process, so a
-  // remembered verdict is exactly what decoding and verifying again would say. Whether a session
+  // Only values that verified are kept, and the memo is emptied whenever the secrets change
+  // (setSecrets), so a remembered verdict is exactly what decoding and verifying again would say
+  // with the secrets of the moment. Whether a session
   // is still valid is the store's question, asked on every request regardless.
   readonly #verifiedSent = new Map<string, CookieVerdict>()
 
   constructor(secrets: readonly string[], prefix: string) {
     this.#signer = new Signer([...secrets], 'sha256')
     this.#prefix = prefix
+  }
+
+  /**
+   * New secrets (a reload), newest first. One synchronous swap: a request verifies with the old
+   * set or the new one, never a mix, and no verdict of the old set is remembered past it.
+   */
+  setSecrets(secrets: readonly string[]): void {
+    if (secrets.length === 0) throw new Error('at least one secret is required')
+    this.#signer = new Signer([...secrets], 'sha256')
+    this.#verifiedSent.clear()
+  }
+
+  /**
+   * A signer (sign/unsign, as @fastify/cookie's) that always uses the current secrets: the built-in
+   * login signs its cookies with it, so a reload reaches the login too.
+   */
+  readonly liveSigner = {
+    sign: (value: string): string => this.#signer.sign(value),
+    unsign: (signed: string) => this.#signer.unsign(signed),
   }
 
   /** The verdict on a cookie value as the Cookie header carried it, still URI-encoded. */

@@ -17,9 +17,11 @@ import { loadUsersFile } from '../../src/login/users-file.js'
 import { instrument } from '../../src/ops/instrument.js'
 import type { GatewayMetrics } from '../../src/ops/metrics.js'
 import { type MetricsServer, startMetricsServer } from '../../src/ops/metrics-server.js'
+import { Reloader, UsersHolder } from '../../src/ops/reload.js'
 import { MemorySessionStore } from '../../src/session/memory-store.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import type { SessionStore } from '../../src/session/session-store.js'
+import { SessionCookieVerifier } from '../../src/session/signed-cookie.js'
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789'
 
@@ -49,6 +51,8 @@ export interface RunningGateway {
   /** The admin API's base URL when the config has an `admin` section. */
   adminUrl: string | null
   dir: string
+  /** Reloads rules, users and secrets as SIGHUP does in the server. */
+  reloader: Reloader
   /** With `metrics`: the metrics and their listener. */
   metrics?: { metrics: GatewayMetrics; server: MetricsServer }
   /** Every JSON line the gateway logged so far. */
@@ -63,6 +67,12 @@ export interface PreparedGateway {
   config: GatewayConfig
   acl: AclHolder
   log: pino.Logger
+  /** The login's users (reloadable), when login is on. */
+  users: UsersHolder | undefined
+  /** The cookie verifier the app uses; its secrets are reloadable. */
+  verifier: SessionCookieVerifier
+  /** The environment the config was read with (the secrets file's name). */
+  env: Record<string, string>
   /** Every JSON line logged so far. */
   logs(): Record<string, unknown>[]
   logText(): string
@@ -99,7 +109,8 @@ export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway
     )
     const configFile = join(dir, 'gateway.yaml')
     await writeFile(configFile, yaml)
-    const config = parseConfig(configFile, yaml, { GATEWAY_SESSION_SECRETS: TEST_SECRET, ...o.env })
+    const env = { GATEWAY_SESSION_SECRETS: TEST_SECRET, ...o.env }
+    const config = parseConfig(configFile, yaml, env)
 
     let captured = ''
     const sink = new Writable({
@@ -119,13 +130,19 @@ export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway
     if (config.acl.watch) acl.watch()
     const rules = acl
     const users =
-      config.login.enabled && config.login.usersFile ? loadUsersFile(config.login.usersFile) : undefined
+      config.login.enabled && config.login.usersFile
+        ? new UsersHolder(config.login.usersFile, loadUsersFile(config.login.usersFile))
+        : undefined
+    const verifier = new SessionCookieVerifier(config.session.secrets, config.session.cookiePrefix)
     const realFilesRoot = await realpath(o.filesRoot)
     return {
       dir,
       config,
       acl,
       log,
+      users,
+      verifier,
+      env,
       logs: () =>
         captured
           .split('\n')
@@ -133,7 +150,7 @@ export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway
           .map((l) => JSON.parse(l) as Record<string, unknown>),
       logText: () => captured,
       build: (store, ruleSet = rules, more = {}) =>
-        buildApp(config, { store, acl: ruleSet, realFilesRoot, users, logger: log, ...more }),
+        buildApp(config, { store, acl: ruleSet, realFilesRoot, users, verifier, logger: log, ...more }),
       close,
     }
   } catch (err) {
@@ -189,6 +206,13 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       adminUrl: adminPort === null ? null : `http://127.0.0.1:${adminPort}`,
       dir: prepared.dir,
       metrics,
+      reloader: new Reloader({
+        acl,
+        users: prepared.users,
+        secrets: { verifier: prepared.verifier, env: prepared.env },
+        log: prepared.log,
+        metrics: instrumented?.metrics,
+      }),
       logs: prepared.logs,
       logText: prepared.logText,
       async stop() {

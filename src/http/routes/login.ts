@@ -30,6 +30,8 @@ export interface LoginRoutesOptions {
   readonly users: ReadonlyMap<string, LoginUser>
   readonly store: SessionStore
   readonly secrets: readonly string[]
+  /** Signs and verifies with the secrets of the moment (reloaded on SIGHUP); else `secrets`. */
+  readonly signer?: { sign(value: string): string; unsign(signed: string): unknown }
   readonly cookieName: string
   readonly cookiePrefix: string
   readonly cookie: {
@@ -61,7 +63,7 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
   // (session/cookie-header.ts) instead of parsing every cookie of every request.
   await app.register(fastifyCookie)
   await app.register(fastifySession, {
-    secret: [...o.secrets],
+    secret: (o.signer as fastifySession.FastifySessionOptions['secret'] | undefined) ?? [...o.secrets],
     cookieName: o.cookieName,
     cookiePrefix: o.cookiePrefix,
     saveUninitialized: false,

@@ -19,6 +19,8 @@ export interface SourceDeps {
   readonly store: SessionStore
   /** Connection trouble of a store the source opens itself (never session data). */
   readonly onStoreError?: (err: Error) => void
+  /** The cookie verifier to share (its secrets are reloaded on SIGHUP); else one of its own. */
+  readonly verifier?: SessionCookieVerifier
 }
 
 export function createSessionSource(session: GatewayConfig['session'], deps: SourceDeps): SessionSource {
@@ -26,7 +28,7 @@ export function createSessionSource(session: GatewayConfig['session'], deps: Sou
     case 'connect':
       return new ConnectSessionSource({
         cookieName: session.cookieName,
-        verifier: new SessionCookieVerifier(session.secrets, session.cookiePrefix),
+        verifier: deps.verifier ?? new SessionCookieVerifier(session.secrets, session.cookiePrefix),
         store: deps.store,
         userIdField: session.userIdField,
         groupsField: session.groupsField,
