@@ -12,6 +12,7 @@ import { type GatewayConfig, redactedConfig } from './config/gateway-config.js'
 import { loadConfig } from './config/load-config.js'
 import { formatProblem } from './config/problems.js'
 import { createLogger, flushLogger, flushLoggerSync, resolveLogFormat, wantsColour } from './logger.js'
+import { publishedPasswordRefusal } from './login/published-password.js'
 import { EXAMPLE_USER_ID } from './login/users-file.js'
 import { instrument } from './ops/instrument.js'
 import { type MetricsServer, startMetricsServer } from './ops/metrics-server.js'
@@ -49,10 +50,11 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     )
   }
   const { realFilesRoot } = prepared
-  // Reloaded on SIGHUP (ops/reload.ts).
+  // Reloaded on SIGHUP (ops/reload.ts), and vetted as preflight vets it at start.
+  const login = config.login
   const users =
-    prepared.users && config.login.usersFile
-      ? new UsersHolder(config.login.usersFile, prepared.users)
+    prepared.users && login.usersFile
+      ? new UsersHolder(login.usersFile, prepared.users, (u) => publishedPasswordRefusal(login, u))
       : undefined
 
   // Warnings and errors of the first load are said at once; its "rules loaded" line waits for the

@@ -16,16 +16,23 @@ import type { GatewayMetrics, ReloadTarget } from './metrics.js'
 export class UsersHolder implements ReadonlyMap<string, LoginUser> {
   #current: ReadonlyMap<string, LoginUser>
 
+  /**
+   * `vet` is what start-up refuses beyond the file's own checks (a user with the published example
+   * password): a reload must not let in what a start would not. It answers the reason, or undefined.
+   */
   constructor(
     readonly file: string,
     first: ReadonlyMap<string, LoginUser>,
+    private readonly vet?: (users: ReadonlyMap<string, LoginUser>) => Promise<string | undefined>,
   ) {
     this.#current = first
   }
 
-  /** Reads the file again; throws ConfigError (the current users stay) when it is invalid. */
-  reload(): number {
+  /** Reads the file again; rejects (the current users stay) when it is invalid or refused. */
+  async reload(): Promise<number> {
     const next = loadUsersFile(this.file)
+    const refusal = await this.vet?.(next)
+    if (refusal !== undefined) throw new Error(refusal)
     this.#current = next
     return next.size
   }
@@ -93,15 +100,15 @@ export class Reloader {
 
   async #reloadAll(reason: string): Promise<ReloadOutcome> {
     const rules = (await this.#o.acl.reload(reason)).ok
-    return { rules, users: this.reloadUsers(reason), secrets: this.reloadSecrets(reason) }
+    return { rules, users: await this.reloadUsers(reason), secrets: this.reloadSecrets(reason) }
   }
 
   /** undefined when there is no users file (login off). */
-  reloadUsers(reason: string): boolean | undefined {
+  async reloadUsers(reason: string): Promise<boolean | undefined> {
     const users = this.#o.users
     if (!users) return undefined
     try {
-      const count = users.reload()
+      const count = await users.reload()
       this.#done('users', true, { users: count, file: users.file, reason }, 'users file reloaded')
       return true
     } catch (err) {

@@ -13,6 +13,7 @@ import { type AppDeps, buildApp } from '../../src/app.js'
 import type { GatewayConfig } from '../../src/config/gateway-config.js'
 import { parseConfig } from '../../src/config/load-config.js'
 import type { CredentialStore } from '../../src/credentials/credential-store.js'
+import { publishedPasswordRefusal } from '../../src/login/published-password.js'
 import { loadUsersFile } from '../../src/login/users-file.js'
 import { instrument } from '../../src/ops/instrument.js'
 import type { GatewayMetrics } from '../../src/ops/metrics.js'
@@ -131,7 +132,9 @@ export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway
     const rules = acl
     const users =
       config.login.enabled && config.login.usersFile
-        ? new UsersHolder(config.login.usersFile, loadUsersFile(config.login.usersFile))
+        ? new UsersHolder(config.login.usersFile, loadUsersFile(config.login.usersFile), (u) =>
+            publishedPasswordRefusal(config.login, u),
+          )
         : undefined
     const verifier = new SessionCookieVerifier(config.session.secrets, config.session.cookiePrefix)
     const realFilesRoot = await realpath(o.filesRoot)

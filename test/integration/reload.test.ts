@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { hashPassword } from '../../src/login/password-hash.js'
+import { PUBLISHED_PASSWORD } from '../../src/login/published-password.js'
 import { SessionCookieVerifier } from '../../src/session/signed-cookie.js'
 import { startGateway } from '../harness/gateway.js'
 import { rawGet } from '../harness/http.js'
@@ -128,7 +129,7 @@ t.test('users and secrets reloaded under load: every request answered as before'
 
 t.test('a user added by a reload can log in; the newest secret signs', async (t) => {
   await replaceFile(usersFile, `${baseUsers}${carol}`)
-  t.equal(gateway.reloader.reloadUsers('test'), true)
+  t.equal(await gateway.reloader.reloadUsers('test'), true)
   const cookie = await loginAt(nginx.baseUrl, 'carol')
   const res = await rawGet(gateway.port, '/download/home/carol/any.txt', { cookie })
   t.equal(res.status, 200, 'her cookie works')
@@ -141,7 +142,7 @@ t.test('a user added by a reload can log in; the newest secret signs', async (t)
 
 t.test('a bad users file keeps the old users', async (t) => {
   await replaceFile(usersFile, 'users:\n  - id: mallory\n    password: not-a-hash\n')
-  t.equal(gateway.reloader.reloadUsers('test'), false)
+  t.equal(await gateway.reloader.reloadUsers('test'), false)
   await loginAt(nginx.baseUrl, 'alice')
   t.pass('alice still logs in')
   await t.rejects(loginAt(nginx.baseUrl, 'mallory'), /login mallory: 401/)
@@ -149,6 +150,21 @@ t.test('a bad users file keeps the old users', async (t) => {
   t.match(line, { level: 50, file: usersFile })
   t.match(line?.problems, [/users\[0\]\.password/])
   t.equal(await reloads('users', 'refused'), 1)
+})
+
+t.test('a users file with the published example password is refused, as at start', async (t) => {
+  const published = await hashPassword(PUBLISHED_PASSWORD, CHEAP_COST)
+  await replaceFile(usersFile, `${baseUsers}  - id: eve\n    password: ${published}\n`)
+  t.equal(await gateway.reloader.reloadUsers('test'), false)
+  const res = await fetch(`${nginx.baseUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'eve', password: PUBLISHED_PASSWORD }),
+  })
+  t.equal(res.status, 401, 'eve never gets in')
+  const line = gateway.logs().findLast((l) => l.msg === 'users file refused: the previous users stay')
+  t.match(line?.problems, [/"eve" has the example password published in the README/])
+  t.equal(await reloads('users', 'refused'), 2)
 })
 
 t.test('a bad secrets file keeps the old secrets; rotating one out ends its cookies', async (t) => {
