@@ -11,6 +11,7 @@ import { EXPLAIN_USAGE, type ExplainCommand, parseExplainArgs, runExplain } from
 import { HASH_PASSWORD_USAGE, parseHashPasswordArgs, runHashPassword } from './cli/hash-password.js'
 import type { Env, Io, Parsed } from './cli/io.js'
 import { renderNginxCommand } from './deploy/render-nginx-command.js'
+import { auditCommand } from './ops/audit-command.js'
 
 export { EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_STORE_UNREACHABLE } from './cli/exit-codes.js'
 export type { Io } from './cli/io.js'
@@ -31,6 +32,8 @@ ${HASH_PASSWORD_USAGE}
       prints the nginx download server for a host install; render-nginx --help for the rest
   download-gateway link create|revoke ...   download-gateway token create|revoke ...
       share links and access tokens; \`download-gateway link\` alone prints their usage
+  download-gateway audit --decisions <gateway log> --nginx <nginx audit log>
+      one record per download, the decision joined to nginx's side; audit --help for the rest
 Without --acl, the rules and the rest come from --config, else from $GATEWAY_CONFIG, else from
 config/gateway.yaml.`
 
@@ -68,6 +71,7 @@ export async function main(
 ): Promise<number> {
   if (argv[0] === 'render-nginx') return renderNginxCommand(argv.slice(1), io)
   if (argv[0] === 'link' || argv[0] === 'token') return runCredentialCommand(argv, io, env)
+  if (argv[0] === 'audit') return auditCommand(argv.slice(1), io)
   const parsed = parseCliArgs(argv, env)
   if (!parsed.ok) {
     io.err(`error: ${parsed.message}`)
