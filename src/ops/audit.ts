@@ -46,7 +46,7 @@ export function decisionsById(lines: Iterable<string>): Map<string, Decision> {
   const byId = new Map<string, Decision>()
   for (const line of lines) {
     const o = parseObject(line)
-    if (!o || o.msg !== 'decision' || typeof o.reqId !== 'string' || typeof o.code !== 'string') continue
+    if (o?.msg !== 'decision' || typeof o.reqId !== 'string' || typeof o.code !== 'string') continue
     byId.set(o.reqId, {
       code: o.code,
       user: typeof o.user === 'string' ? o.user : null,
