@@ -12,7 +12,6 @@ import { listenAdmin, type RunningCredentials, startCredentials } from '../../sr
 import { type AppDeps, buildApp } from '../../src/app.js'
 import type { GatewayConfig } from '../../src/config/gateway-config.js'
 import { parseConfig } from '../../src/config/load-config.js'
-import type { CredentialStore } from '../../src/credentials/credential-store.js'
 import { publishedPasswordRefusal } from '../../src/login/published-password.js'
 import { loadUsersFile } from '../../src/login/users-file.js'
 import { instrument } from '../../src/ops/instrument.js'
