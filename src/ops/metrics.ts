@@ -115,6 +115,9 @@ export class GatewayMetrics {
   }
 
   #ruleId(label: string): string {
+    // A share link decides by itself (`link:<id>`): one label for all of them, since link ids are
+    // as many as the links issued.
+    if (label.startsWith('link:')) return 'link'
     let id = this.#ruleIds.get(label)
     if (id === undefined) {
       const at = label.indexOf('@')
