@@ -8,6 +8,7 @@ import t from 'tap'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config/load-config.js'
 import { atLeast } from '../../src/deploy/nginx-check.js'
+import { AUDIT_LOG_FORMAT } from '../../src/ops/audit.js'
 import { renderTemplate, templateVariables } from '../harness/nginx.js'
 import { type Directive, lintNginxConfig, parseNginxConfig } from '../harness/nginx-lint.js'
 import { freePort } from '../harness/ports.js'
@@ -258,3 +259,9 @@ t.test(
     t.notMatch(`${run.stdout}${run.stderr}`, /download-gateway\.service/, 'no warning')
   },
 )
+
+t.test('nginx.conf writes the audit log in the very format `download-gateway audit` reads', async (t) => {
+  const conf = readFileSync('nginx/nginx.conf', 'utf8')
+  t.ok(conf.includes(AUDIT_LOG_FORMAT), 'the log_format line is AUDIT_LOG_FORMAT')
+  t.match(conf, /^ {4}access_log \S+ download_audit;$/m, 'used at http level')
+})
