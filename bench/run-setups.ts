@@ -5,6 +5,7 @@
 //   node streaming  Fastify streaming the file itself
 //   gateway         the real server (dist/src/server.js): Redis sessions, 1,000 ACL rules,
 //                   decision log at `info` into a file, once with client_cache off and once on
+//   gateway-metrics the cache-on gateway with its Prometheus metrics on (metrics.port); 1 KiB only
 //   gateway-callback the same gateway asking a small main app (whoami-app.ts) who the session
 //                   is, answers cached 5 s (session.source: callback); 1 KiB only
 //   gateway link    the cache-off gateway asked with a share link for the bench folder (no cookie):
@@ -86,6 +87,7 @@ const ROUND_ORDER = [
   'bare handler',
   'gateway-cache-on',
   'gateway-cache-off',
+  'gateway-metrics',
   'gateway-callback',
   'gateway link',
   'gateway token',
@@ -133,6 +135,12 @@ export async function startSetups(
   const gatewayConfigs: [name: string, yaml: string, usesRedis: boolean][] = [
     ['gateway-cache-off', gatewayYaml(filesRoot, redis.url, false), true],
     ['gateway-cache-on', gatewayYaml(filesRoot, redis.url, true), true],
+    // The cache-on gateway with its Prometheus metrics on: their cost is the ratio to cache-on.
+    [
+      'gateway-metrics',
+      `${gatewayYaml(filesRoot, redis.url, true)}metrics:\n  host: 127.0.0.1\n  port: ${await freePort()}\n`,
+      true,
+    ],
     ['gateway-php-redis', phpGatewayYaml(filesRoot, redis.url, 'redis', phpSavePath), true],
     ['gateway-php-files', phpGatewayYaml(filesRoot, redis.url, 'files', phpSavePath), false],
   ]
@@ -228,7 +236,7 @@ export async function startSetups(
       usesRedis: g.usesRedis,
       // A session source's cost is the decision's, which 1 KiB measures; larger files only add
       // nginx's sending, the same for every source.
-      ...(g.name.startsWith('gateway-php') ? { onlySizes: ['1 KiB'] } : {}),
+      ...(g.name.startsWith('gateway-php') || g.name === 'gateway-metrics' ? { onlySizes: ['1 KiB'] } : {}),
     })
   }
   const callbackNginx = await nginxFor(callbackPort)
