@@ -13,6 +13,8 @@ export interface DecisionFields {
   readonly user?: string | null
   readonly rule?: string | null
   readonly detail?: string
+  /** The credential that decided, when it was not a session: counted by the metrics. */
+  readonly credential?: 'link' | 'token'
 }
 
 /** A decision line's code and fields: what a handler decided, written once the reply is final. */

@@ -61,10 +61,16 @@ export async function finishWithCredential(
   }
 }
 
-function refused(error: GatewayError, canonical: CanonicalOk, detail: string, user: string | null = null) {
+function refused(
+  credential: 'link' | 'token',
+  error: GatewayError,
+  canonical: CanonicalOk,
+  detail: string,
+  user: string | null = null,
+) {
   return {
     allow: false as const,
-    error: withFields(error, { path: canonical.path, user, rule: null, detail }),
+    error: withFields(error, { path: canonical.path, user, rule: null, detail, credential }),
   }
 }
 
@@ -74,9 +80,10 @@ async function decideLink(
   o: DownloadDecisionOptions,
   c: CredentialOptions,
 ): Promise<DownloadOutcome> {
-  if (c.linkKeys === null) return refused(new GW_ERR_LINK_UNKNOWN_KEY(), canonical, 'link: links are off')
+  if (c.linkKeys === null)
+    return refused('link', new GW_ERR_LINK_UNKNOWN_KEY(), canonical, 'link: links are off')
   const check = verifyLink(token, canonical.aclPath, c.linkKeys, (c.now ?? nowSeconds)())
-  if (!check.ok) return refused(new LINK_REFUSALS[check.why](), canonical, `link: ${check.why}`)
+  if (!check.ok) return refused('link', new LINK_REFUSALS[check.why](), canonical, `link: ${check.why}`)
   const link = check.link
   const admission = await c.store.admitLink(link.id, link.maxDownloads, link.expiresAt)
   const label = `link:${link.id}`
@@ -89,6 +96,7 @@ async function decideLink(
         user: link.issuer,
         rule: label,
         detail: `link: ${admission}`,
+        credential: 'link',
       }),
     }
   }
@@ -102,6 +110,7 @@ async function decideLink(
       user: link.issuer,
       rule: label,
       detail: `link, key ${link.kid}`,
+      credential: 'link',
     },
     segments: canonical.segments,
     policy,
@@ -116,16 +125,17 @@ async function decideToken(
 ): Promise<DownloadOutcome> {
   const id = tokenId(token)
   // Only the id is ever named: the token itself is a password.
-  if (id === null) return refused(new GW_ERR_TOKEN_INVALID(), canonical, 'token: malformed')
+  if (id === null) return refused('token', new GW_ERR_TOKEN_INVALID(), canonical, 'token: malformed')
   const record: TokenRecord | null = await c.store.getToken(id)
   if (record === null || !tokenMatches(token, record))
-    return refused(new GW_ERR_TOKEN_INVALID(), canonical, `token ${id}: unknown`)
+    return refused('token', new GW_ERR_TOKEN_INVALID(), canonical, `token ${id}: unknown`)
   if (record.revoked)
-    return refused(new GW_ERR_TOKEN_REVOKED(), canonical, `token ${id}: revoked`, record.user)
+    return refused('token', new GW_ERR_TOKEN_REVOKED(), canonical, `token ${id}: revoked`, record.user)
   if (record.expiresAt <= (c.now ?? nowSeconds)())
-    return refused(new GW_ERR_TOKEN_EXPIRED(), canonical, `token ${id}: expired`, record.user)
+    return refused('token', new GW_ERR_TOKEN_EXPIRED(), canonical, `token ${id}: expired`, record.user)
   if (!inScope(record.scope, canonical.aclPath))
     return refused(
+      'token',
       new GW_ERR_TOKEN_OUT_OF_SCOPE(),
       canonical,
       `token ${id}: outside ${record.scope}`,
@@ -133,8 +143,11 @@ async function decideToken(
     )
   const outcome = decideFor(canonical, { user: record.user, groups: record.groups }, o)
   if (outcome.allow)
-    return { ...outcome, record: { ...outcome.record, detail: `${outcome.record.detail}, token ${id}` } }
+    return {
+      ...outcome,
+      record: { ...outcome.record, detail: `${outcome.record.detail}, token ${id}`, credential: 'token' },
+    }
   const fields = outcome.error.log ?? {}
-  withFields(outcome.error, { ...fields, detail: `${fields.detail}, token ${id}` })
+  withFields(outcome.error, { ...fields, detail: `${fields.detail}, token ${id}`, credential: 'token' })
   return outcome
 }

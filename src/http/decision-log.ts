@@ -49,7 +49,11 @@ export const decisionLog = fp<{ logger: pino.Logger; onDecision?: DecisionCount 
 export type DecisionWrite = (request: FastifyRequest, reply: FastifyReply) => void
 
 /** Told every decision's code and rule label, as its line says them (the metrics count them). */
-export type DecisionCount = (code: string, ruleLabel: string | null | undefined) => void
+export type DecisionCount = (
+  code: string,
+  ruleLabel: string | null | undefined,
+  credential?: 'link' | 'token',
+) => void
 
 /** The line, then the count; like the line, a failing count must not become a second answer. */
 function counted(write: DecisionWrite, count: DecisionCount, log: pino.Logger): DecisionWrite {
@@ -57,7 +61,7 @@ function counted(write: DecisionWrite, count: DecisionCount, log: pino.Logger): 
     write(request, reply)
     const d = request.decision
     try {
-      count(d?.code ?? fallbackCode(reply.statusCode), d?.rule)
+      count(d?.code ?? fallbackCode(reply.statusCode), d?.rule, d?.credential)
     } catch (err) {
       log.error({ reqId: request.id, err }, 'decision not counted')
     }

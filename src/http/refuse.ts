@@ -16,7 +16,14 @@ export function refuse(request: FastifyRequest, reply: FastifyReply, error: Gate
     request,
     fields === undefined
       ? { code: error.code }
-      : { code: error.code, path: fields.path, user: fields.user, rule: fields.rule, detail: fields.detail },
+      : {
+          code: error.code,
+          path: fields.path,
+          user: fields.user,
+          rule: fields.rule,
+          detail: fields.detail,
+          credential: fields.credential,
+        },
   )
   const status = error.statusCode ?? 500
   reply.code(status).headers(REFUSAL_HEADERS)

@@ -29,6 +29,7 @@ export class GatewayMetrics {
   readonly #ruleIds = new Map<string, string>()
   readonly #storeSeconds: Histogram<'op'>
   readonly #storeErrors: Counter<'op'>
+  readonly #credentialDecisions: Counter<'credential' | 'code'>
   readonly #reloads: Counter<'target' | 'result'>
 
   constructor(sources: MetricSources) {
@@ -46,6 +47,12 @@ export class GatewayMetrics {
           for (const [rule, count] of byRule) this.inc({ code, rule }, count.n)
         }
       },
+    })
+    this.#credentialDecisions = new Counter({
+      name: 'gateway_credential_decisions_total',
+      help: 'Decisions made by a share link or an access token instead of a session, by reason code',
+      labelNames: ['credential', 'code'],
+      registers,
     })
     this.#storeSeconds = new Histogram({
       name: 'gateway_session_store_duration_seconds',
@@ -102,7 +109,12 @@ export class GatewayMetrics {
   }
 
   /** One decision; `ruleLabel` as the decision line has it. Called once per request: keep it cheap. */
-  readonly countDecision = (code: string, ruleLabel: string | null | undefined): void => {
+  readonly countDecision = (
+    code: string,
+    ruleLabel: string | null | undefined,
+    credential?: 'link' | 'token',
+  ): void => {
+    if (credential !== undefined) this.#credentialDecisions.inc({ credential, code })
     let byRule = this.#decisions.get(code)
     if (byRule === undefined) {
       byRule = new Map()

@@ -15,3 +15,20 @@ t.test('metrics: link ids never become label values; rule labels lose file:line'
   t.notMatch(text, /link:|abcdef|@|\.yaml/, 'no link id, file or line in any label')
   t.equal(lines.length, 3)
 })
+
+t.test('metrics: link and token decisions are counted apart from sessions, by code', async (t) => {
+  const metrics = new GatewayMetrics({ ruleCount: () => 0 })
+  metrics.countDecision('GW_ALLOW', 'link:abc', 'link')
+  metrics.countDecision('GW_ERR_LINK_USED_UP', 'link:abc', 'link')
+  metrics.countDecision('GW_ALLOW', 'staff@/a.yaml:1', 'token')
+  metrics.countDecision('GW_ERR_TOKEN_REVOKED', null, 'token')
+  metrics.countDecision('GW_ALLOW', 'staff@/a.yaml:1')
+  const { text } = await metrics.scrape()
+  const lines = text.split('\n').filter((l) => l.startsWith('gateway_credential_decisions_total{'))
+  t.same(lines.sort(), [
+    'gateway_credential_decisions_total{credential="link",code="GW_ALLOW"} 1',
+    'gateway_credential_decisions_total{credential="link",code="GW_ERR_LINK_USED_UP"} 1',
+    'gateway_credential_decisions_total{credential="token",code="GW_ALLOW"} 1',
+    'gateway_credential_decisions_total{credential="token",code="GW_ERR_TOKEN_REVOKED"} 1',
+  ])
+})
