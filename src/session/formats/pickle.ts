@@ -105,20 +105,8 @@ class GlobalReference {
   ) {}
 }
 type Builder = ListBuilder | TupleBuilder | DictBuilder
-type Interim =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | ByteString
-  | PyDateTime
-  | PyDate
-  | PyTime
-  | PyTimedelta
-  | PyTimezone
-  | Builder
-  | GlobalReference
+/** What the stack holds while decoding: a finished scalar, or a container still being built. */
+type Interim = Exclude<PickleValue, readonly PickleValue[] | PickleDict> | Builder | GlobalReference
 
 // Opcodes by the names pickletools gives them.
 const Op = {
