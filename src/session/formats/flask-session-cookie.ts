@@ -109,7 +109,10 @@ export class FlaskSessionCookie {
       maxDepth: this.#limits.maxDepth,
       reviveObject: reviveFlaskTags,
     })
-    if (data === null || typeof data !== 'object' || Array.isArray(data))
+    // A tagged top level (`{" b": ...}` is bytes, `{" d": ...}` a date) is an object in JSON but
+    // not a session: only a plain object (read with a null prototype) is one, as only a dict is
+    // one to Flask.
+    if (data === null || typeof data !== 'object' || Object.getPrototypeOf(data) !== null)
       refuse('malformed', 'payload is not an object')
     return data as SessionObject
   }
