@@ -261,11 +261,13 @@ t.test('single flight: concurrent reads of one cookie share one call', async (t)
 })
 
 t.test('ping: the app answering 401 to nobody is up; a 500 or no answer is down', async (t) => {
-  const source = sourceWith({ timeoutMs: 100 })
+  // A timeout wide enough that a loaded machine still answers the first ping inside it; the
+  // slow answer is far past it.
+  const source = sourceWith({ timeoutMs: 1000 })
   await t.resolves(source.ping())
   app.force({ status: 500, body: '' })
   await t.rejects(source.ping(), StoreUnavailableError)
-  app.force({ delayMs: 1000 })
+  app.force({ delayMs: 5000 })
   await t.rejects(source.ping(), StoreUnavailableError)
 })
 
