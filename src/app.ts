@@ -126,6 +126,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     mode: config.delivery.mode,
     internalPrefix: config.delivery.internalPrefix,
     filesRoot: deps.realFilesRoot,
+    objectRoots: config.delivery.roots,
     acl: deps.acl,
     ...(deps.credentials ? { credentials: { store: deps.credentials, linkKeys: config.links.keys } } : {}),
     source,

@@ -2,6 +2,7 @@
 // config file's folder); secrets are here but never logged (see redactedConfig).
 import type { ResponsePolicy } from '../acl/index.js'
 import type { LinkKeyRing } from '../credentials/links/link-keys.js'
+import type { ObjectRoot } from '../delivery/object-roots.js'
 import type { MetricsConfig, OpsConfig } from './ops-config.js'
 import type { TrustProxy } from './trust-proxy.js'
 
@@ -38,6 +39,8 @@ export interface GatewayConfig {
     readonly filesRoot: string
     readonly internalPrefix: string
     readonly routePrefix: string
+    /** Folders served from buckets (`delivery.roots`), longest prefix first; empty: disk only. */
+    readonly roots: readonly ObjectRoot[]
   }
   readonly session: {
     readonly store: 'memory' | 'redis'
@@ -152,6 +155,17 @@ export interface GatewayConfig {
 export function redactedConfig(config: GatewayConfig): object {
   return {
     ...config,
+    delivery: {
+      ...config.delivery,
+      roots: config.delivery.roots.map((root) => ({
+        ...root,
+        credentials: {
+          accessKeyId: root.credentials.accessKeyId,
+          secretAccessKey: '[redacted]',
+          sessionToken: root.credentials.sessionToken === undefined ? undefined : '[redacted]',
+        },
+      })),
+    },
     links: { ...config.links, keys: config.links.keys ? `[${config.links.keys.byKid.size} redacted]` : null },
     admin: config.admin ? { ...config.admin, token: '[redacted]' } : null,
     session: {

@@ -12,6 +12,7 @@ import { parseDuration } from '../duration.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { metricsConfigFrom, opsConfigFrom } from './ops-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
+import { objectRootsFrom } from './roots-config.js'
 import { gatewayConfigSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js'
 import { compileSchemaCheck, fieldName } from './schema-check.js'
 import { parseTrustProxy, parseTrustProxyEnv, type TrustProxy } from './trust-proxy.js'
@@ -93,6 +94,14 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     envProblem('GATEWAY_ADMIN_TOKEN', 'the admin listener needs a token of at least 32 characters')
   const trustProxy = readTrustProxy(env, raw.server.trust_proxy, source, envProblem)
   if (envProblems.length > 0 || trustProxy === undefined) throw new ConfigError(envProblems)
+  const objectRoots = objectRootsFrom(
+    raw.delivery.roots,
+    { mode: raw.delivery.mode, internalPrefix: raw.delivery.internal_prefix },
+    source,
+    (name) => readSecretValue(env, name, envProblem),
+  )
+  if (objectRoots.problems.length > 0 || envProblems.length > 0)
+    throw new ConfigError([...objectRoots.problems, ...envProblems])
 
   const { server, delivery, session, login, acl } = raw
   const config: GatewayConfig = {
@@ -109,6 +118,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       filesRoot: resolve(baseDir, delivery.files_root),
       internalPrefix: delivery.internal_prefix,
       routePrefix: delivery.route_prefix,
+      roots: objectRoots.roots,
     },
     session: {
       store,

@@ -7,6 +7,7 @@
 import { DEFAULT_POLICY } from '../acl/index.js'
 import { DURATION_PATTERN } from '../duration.js'
 import { metricsSchema, opsSchema } from './ops-config.js'
+import { rootsSchema } from './roots-config.js'
 
 const policy = {
   type: 'object',
@@ -67,6 +68,7 @@ export const gatewayConfigSchema = {
         files_root: { type: 'string', minLength: 1 },
         internal_prefix: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: '_protected' },
         route_prefix: { type: 'string', pattern: '^/([A-Za-z0-9_-]+/)+$', default: '/download/' },
+        roots: rootsSchema,
       },
     },
     session: {

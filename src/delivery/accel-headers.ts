@@ -76,6 +76,13 @@ export function accelReplyHeaders(
   segments: readonly string[],
   policy: DeliveryPolicy,
 ): string[] {
+  const list = accelHeadersBeforeRedirect(segments, policy)
+  list.push('x-accel-redirect', accelRedirectTarget(internalPrefix, segments))
+  return list
+}
+
+/** The reply's headers up to, not including, X-Accel-Redirect: the caller adds its own last. */
+export function accelHeadersBeforeRedirect(segments: readonly string[], policy: DeliveryPolicy): string[] {
   const fileName = segments[segments.length - 1] as string
   const list = [
     // Content-Type keeps its own name: nginx replaces it with text/html on every error page it
@@ -92,6 +99,5 @@ export function accelReplyHeaders(
     '0',
   ]
   if (policy.limitRate > 0) list.push('x-accel-limit-rate', String(policy.limitRate))
-  list.push('x-accel-redirect', accelRedirectTarget(internalPrefix, segments))
   return list
 }

@@ -12,6 +12,8 @@ import {
   type PendingDecision,
 } from '../../decision/download-decision.js'
 import { accelReplyHeaders, downloadHeaderList } from '../../delivery/accel-headers.js'
+import { objectAccelReplyHeaders } from '../../delivery/object-accel.js'
+import { chooseObjectRoot, type ObjectRoot } from '../../delivery/object-roots.js'
 import { sendAccel } from '../../delivery/send-accel.js'
 import { sendDirect } from '../../delivery/send-direct.js'
 import { GW_ERR_METHOD, GW_ERR_NOT_FOUND, withFields } from '../../errors.js'
@@ -23,6 +25,8 @@ export interface DownloadRouteOptions extends DownloadDecisionOptions {
   readonly internalPrefix: string
   /** Real path of the files root, for direct delivery. */
   readonly filesRoot: string
+  /** Folders served from buckets, longest prefix first (x-accel mode only). */
+  readonly objectRoots: readonly ObjectRoot[]
 }
 
 interface RouteContext extends DownloadRouteOptions {
@@ -132,7 +136,20 @@ function answer(
       return reply
     })
   }
-  sendAccel(reply.raw, accelReplyHeaders(o.internalPrefix, outcome.segments, outcome.policy))
+  // Where the bytes come from, chosen after the decision and never part of it.
+  const inBucket = o.objectRoots.length > 0 ? chooseObjectRoot(o.objectRoots, outcome.segments) : undefined
+  sendAccel(
+    reply.raw,
+    inBucket === undefined
+      ? accelReplyHeaders(o.internalPrefix, outcome.segments, outcome.policy)
+      : objectAccelReplyHeaders(
+          inBucket,
+          outcome.segments,
+          outcome.policy,
+          request.method === 'HEAD' ? 'HEAD' : 'GET',
+          new Date(),
+        ),
+  )
   // Only once it is sent: had Node refused a header, the error handler's reply gets the line.
   o.writeDecision(request, reply)
   return undefined
