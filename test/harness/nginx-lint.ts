@@ -3,6 +3,7 @@
 // well enough for the project's own files; it is not a full nginx parser.
 
 import { ACCEL_CACHE_CONTROL_HEADER, ACCEL_DISPOSITION_HEADER } from '../../src/delivery/accel-headers.js'
+import { ACCEL_OBJECT_URL_HEADER, OBJECT_STORAGE_PREFIX } from '../../src/delivery/object-accel.js'
 
 export interface Directive {
   name: string
@@ -32,6 +33,12 @@ export type LintCode =
   | 'cork-lost'
   | 'download-headers-on-errors'
   | 'download-headers-missing'
+  | 'object-client-headers'
+  | 'object-buffered-to-disk'
+  | 'object-accel-obeyed'
+  | 'object-headers-leak'
+  | 'object-url-not-saved'
+  | 'object-tls-unverified'
 
 export interface Problem {
   code: LintCode
@@ -280,8 +287,10 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
   for (const { directive: server, inherited } of downloadServers) {
     const scope = [...inherited, ...descendants(server.block ?? [])]
 
+    const locs = locations(server)
+    const allowedErrorPages = objectStorageErrorPages(locs)
     for (const d of scope) {
-      if (REDIRECTING.has(d.name)) {
+      if (REDIRECTING.has(d.name) && !allowedErrorPages.has(d)) {
         report(
           'internal-redirect',
           d.line,
@@ -297,7 +306,6 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
       }
     }
 
-    const locs = locations(server)
     const download = locs.find((loc) => loc.path === downloadPath && loc.modifier !== '=')
     if (download === undefined) {
       report('download-location-missing', server.line, `no "location ${downloadPath}" in the download server`)
@@ -333,11 +341,13 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
       )
     }
 
-    const internals = locs.filter(isInternal)
-    if (internals.length === 0) {
+    const internals = locs.filter((loc) => isInternal(loc) || isObjectStorage(loc))
+    const fileInternals = internals.filter((loc) => !isObjectStorage(loc))
+    if (fileInternals.length === 0) {
       report('internal-location-missing', server.line, `no location for /${internalPrefix}/`)
     }
     for (const loc of internals) {
+      if (isObjectStorage(loc)) continue
       const { directive } = loc
       const body = directive.block ?? []
       const inside = [...descendants(body)]
@@ -419,6 +429,147 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
         }
       }
     }
+    for (const loc of internals.filter(isObjectStorage)) lintObjectStorage(loc, report)
   }
   return problems.sort((a, b) => a.line - b.line)
+}
+
+/**
+ * The bucket location (delivery.roots): internal, proxying to the presigned URL the gateway put in
+ * its reply, and nothing of the client's, the bucket's or the disk's crossing where it must not
+ * (docs/object-storage.md).
+ */
+function isObjectStorage(loc: Location): boolean {
+  const body = loc.directive.block ?? []
+  return (
+    loc.path.replace(/^\//, '').startsWith(`${OBJECT_STORAGE_PREFIX}/`) ||
+    (body.some((d) => d.name === 'internal') && body.some((d) => d.name === 'proxy_pass'))
+  )
+}
+
+/** error_page lines of bucket locations whose target is a named location that only returns. */
+function objectStorageErrorPages(locs: readonly Location[]): Set<Directive> {
+  const returnsOnly = new Set(
+    locs
+      .filter((loc) => loc.path.startsWith('@'))
+      .filter((loc) => {
+        const body = loc.directive.block ?? []
+        return (
+          body.some((d) => d.name === 'return') &&
+          body.every((d) => d.name === 'return' || d.name === 'add_header')
+        )
+      })
+      .map((loc) => loc.path),
+  )
+  const allowed = new Set<Directive>()
+  for (const loc of locs.filter(isObjectStorage)) {
+    for (const d of loc.directive.block ?? []) {
+      if (d.name === 'error_page' && returnsOnly.has(d.args.at(-1) ?? '')) allowed.add(d)
+    }
+  }
+  return allowed
+}
+
+/** The trap headers a bucket sends that the client must never get from it. */
+const BUCKET_HEADERS_HIDDEN = [
+  'set-cookie',
+  'content-disposition',
+  'cache-control',
+  'x-amz-request-id',
+  'x-amz-id-2',
+]
+
+function lintObjectStorage(
+  loc: Location,
+  report: (code: LintCode, line: number, message: string) => void,
+): void {
+  const { directive } = loc
+  const body = directive.block ?? []
+  const where = `location ${loc.path}`
+  const one = (name: string) => body.filter((d) => d.name === name).at(-1)
+  const all = (name: string) => body.filter((d) => d.name === name)
+  if (!body.some((d) => d.name === 'internal'))
+    report(
+      'internal-missing',
+      directive.line,
+      `${where} lacks "internal": anyone could have nginx fetch from the bucket`,
+    )
+  if (loc.modifier !== '^~')
+    report(
+      'internal-not-caret',
+      directive.line,
+      `${where} must use "^~" so no regex location can take its URIs`,
+    )
+  if (!loc.path.endsWith('/')) report('internal-location-slash', directive.line, `${where} must end in "/"`)
+  if (
+    one('proxy_pass_request_headers')?.args[0] !== 'off' ||
+    one('proxy_pass_request_body')?.args[0] !== 'off'
+  )
+    report(
+      'object-client-headers',
+      directive.line,
+      `${where} must set proxy_pass_request_headers off and proxy_pass_request_body off: the client's cookies would go to the bucket`,
+    )
+  if (one('proxy_buffering')?.args[0] !== 'off' && one('proxy_max_temp_file_size')?.args[0] !== '0')
+    report(
+      'object-buffered-to-disk',
+      directive.line,
+      `${where} needs proxy_buffering off or proxy_max_temp_file_size 0: nginx would spool objects to disk`,
+    )
+  const ignored = all('proxy_ignore_headers').flatMap((d) => d.args.map((a) => a.toLowerCase()))
+  if (!ignored.includes('x-accel-redirect'))
+    report(
+      'object-accel-obeyed',
+      directive.line,
+      `${where} must proxy_ignore_headers X-Accel-Redirect: the bucket's reply could redirect to the files on disk`,
+    )
+  const hidden = new Set(all('proxy_hide_header').map((d) => (d.args[0] ?? '').toLowerCase()))
+  for (const header of BUCKET_HEADERS_HIDDEN) {
+    if (!hidden.has(header))
+      report(
+        'object-headers-leak',
+        directive.line,
+        `${where} must proxy_hide_header ${header}: the bucket's own would reach the client`,
+      )
+  }
+  // Variables copied from the gateway's reply before proxying; $upstream_http_* read later name the
+  // bucket's headers (docs/nginx-behaviour.md §9).
+  const savedFrom = new Map(all('set').map((d) => [d.args[0] ?? '', d.args[1] ?? '']))
+  const proxyPass = one('proxy_pass')
+  if (
+    proxyPass === undefined ||
+    savedFrom.get(proxyPass.args[0] ?? '') !== upstreamVariable(ACCEL_OBJECT_URL_HEADER)
+  )
+    report(
+      'object-url-not-saved',
+      proxyPass?.line ?? directive.line,
+      `${where} must proxy_pass a variable set from ${upstreamVariable(ACCEL_OBJECT_URL_HEADER)}`,
+    )
+  if (one('proxy_ssl_verify')?.args[0] !== 'on' || one('proxy_ssl_server_name')?.args[0] !== 'on')
+    report(
+      'object-tls-unverified',
+      directive.line,
+      `${where} must verify the bucket's certificate (proxy_ssl_verify on, proxy_ssl_server_name on)`,
+    )
+  const addHeaders = all('add_header')
+  for (const d of addHeaders) {
+    const header = (d.args[0] ?? '').toLowerCase()
+    if (DOWNLOAD_ONLY_HEADERS.has(header) && d.args.length > 2 && d.args.at(-1) === 'always')
+      report(
+        'download-headers-on-errors',
+        d.line,
+        `"add_header ${d.args[0]} ... always" puts a download's header on error pages`,
+      )
+  }
+  for (const [header, variable] of READDED_HEADERS) {
+    const readded = addHeaders.some(
+      (d) => (d.args[0] ?? '').toLowerCase() === header && savedFrom.get(d.args[1] ?? '') === variable,
+    )
+    if (!readded)
+      report(
+        'download-headers-missing',
+        directive.line,
+        `${where} must "add_header ${header} $v" (without always) with $v set from ${variable} before proxying`,
+      )
+  }
 }

@@ -25,8 +25,18 @@ process.on('exit', () => {
   for (const kill of killers) kill()
 })
 
-export function spawnManaged(command: string, args: string[], cwd?: string): Managed {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+/** `env`: variables added to this process's environment for the child. */
+export function spawnManaged(
+  command: string,
+  args: string[],
+  cwd?: string,
+  env?: Record<string, string>,
+): Managed {
+  const child = spawn(command, args, {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  })
   let out = ''
   const collect = (chunk: Buffer) => {
     out = (out + chunk.toString('utf8')).slice(-OUTPUT_LIMIT)

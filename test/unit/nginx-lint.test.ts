@@ -21,6 +21,14 @@ function insertAfter(anchor: string, lines: string, text = template): string {
   return `${text.slice(0, eol + 1)}${lines}\n${text.slice(eol + 1)}`
 }
 
+/** `template` with `from` replaced by `to` inside the bucket location (and what follows it). */
+function editObject(from: string | RegExp, to: string): string {
+  const at = template.indexOf(OBJECT_OPEN)
+  if (at < 0) throw new Error('the template has no bucket location')
+  return template.slice(0, at) + edit(from, to, template.slice(at))
+}
+
+const OBJECT_OPEN = 'location ^~ /_s3/ {'
 const INTERNAL_OPEN = 'location ^~ /${INTERNAL_PREFIX}/ {'
 const DOWNLOAD_OPEN = 'location /download/ {'
 const SERVER_OPEN = 'server_tokens off;'
@@ -196,6 +204,75 @@ const variants: Array<[title: string, text: () => string, code: LintCode]> = [
     'Content-Disposition read from a header the gateway does not send',
     () => edit('$upstream_http_x_download_disposition;', '$upstream_http_content_disposition;'),
     'download-headers-missing',
+  ],
+  ['bucket location without internal', () => editObject(/\n\s*internal;\n/, '\n'), 'internal-missing'],
+  ['bucket location without ^~', () => editObject(OBJECT_OPEN, 'location /_s3/ {'), 'internal-not-caret'],
+  [
+    "the client's headers sent on to the bucket",
+    () => editObject('proxy_pass_request_headers off;', ''),
+    'object-client-headers',
+  ],
+  [
+    'objects spooled to a temporary file',
+    () => editObject('proxy_max_temp_file_size 0;', ''),
+    'object-buffered-to-disk',
+  ],
+  [
+    "the bucket's X-Accel-Redirect obeyed",
+    () => editObject(/proxy_ignore_headers X-Accel-Redirect /, 'proxy_ignore_headers '),
+    'object-accel-obeyed',
+  ],
+  [
+    "the bucket's Set-Cookie passed on",
+    () => editObject('proxy_hide_header Set-Cookie;', ''),
+    'object-headers-leak',
+  ],
+  [
+    "the bucket's x-amz-request-id passed on",
+    () => editObject('proxy_hide_header x-amz-request-id;', ''),
+    'object-headers-leak',
+  ],
+  [
+    'the URL read at proxy time instead of saved first',
+    () => editObject('proxy_pass $download_object_url;', 'proxy_pass $upstream_http_x_download_object_url;'),
+    'object-url-not-saved',
+  ],
+  [
+    "the bucket's certificate not verified",
+    () => editObject('proxy_ssl_verify on;', 'proxy_ssl_verify off;'),
+    'object-tls-unverified',
+  ],
+  [
+    "Content-Disposition read from the bucket's reply",
+    () =>
+      editObject(
+        'add_header Content-Disposition $download_disposition;',
+        'add_header Content-Disposition $upstream_http_x_download_disposition;',
+      ),
+    'download-headers-missing',
+  ],
+  [
+    'Content-Disposition on the bucket location with always',
+    () =>
+      editObject(
+        'add_header Content-Disposition $download_disposition;',
+        'add_header Content-Disposition $download_disposition always;',
+      ),
+    'download-headers-on-errors',
+  ],
+  [
+    'error_page of the bucket location to a URI',
+    () =>
+      editObject(
+        'error_page 404 = @download_gateway_object_missing;',
+        'error_page 404 = /${INTERNAL_PREFIX}/missing.html;',
+      ),
+    'internal-redirect',
+  ],
+  [
+    'error_page to a named location that does more than return',
+    () => editObject('return 404;', 'proxy_pass http://gateway;'),
+    'internal-redirect',
   ],
   ['unbalanced braces', () => edit(/\}\s*$/, ''), 'parse-error'],
 ]
