@@ -5,6 +5,7 @@ import fastifyFormbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { RuleSet } from './acl/index.js'
+import { DEFAULT_REFUSAL_PAGE, type RefusalPage } from './browser/refusal-page.js'
 import type { GatewayConfig } from './config/gateway-config.js'
 import type { CredentialStore } from './credentials/credential-store.js'
 import {
@@ -19,7 +20,7 @@ import {
 import { accelGuard } from './http/accel-guard.js'
 import { decisionLog } from './http/decision-log.js'
 import { clientErrorHandler, expectationHandler } from './http/early-refusals.js'
-import { refuse } from './http/refuse.js'
+import { refusalPages, refuse } from './http/refuse.js'
 import { downloadRoutes } from './http/routes/download.js'
 import { loginRoutes } from './http/routes/login.js'
 import { probeRoutes } from './http/routes/probes.js'
@@ -45,6 +46,8 @@ export interface AppDeps {
   readonly metrics?: GatewayMetrics
   /** The session cookie verifier, when the caller reloads its secrets (ops/reload.ts). */
   readonly verifier?: SessionCookieVerifier
+  /** The operator's refusal page (preflight.ts reads it); the built-in one when absent. */
+  readonly refusalPage?: RefusalPage
 }
 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
@@ -82,6 +85,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   // Order matters: the hooks and decorations first (every route depends on them), then routes.
   await app.register(decisionLog, { logger: deps.logger, onDecision: deps.metrics?.countDecision })
   await app.register(accelGuard)
+  await app.register(refusalPages, { page: deps.refusalPage ?? DEFAULT_REFUSAL_PAGE })
   await app.register(fastifyFormbody)
 
   app.setErrorHandler((error: Error, request, reply) => {
@@ -109,6 +113,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   })
 
   const s = config.session
+  const b = config.browser
   // Shared by the download's source and the login, and given by the caller when it reloads the
   // secrets (ops/reload.ts).
   const verifier = deps.verifier ?? new SessionCookieVerifier(s.secrets, s.cookiePrefix)
@@ -130,6 +135,16 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     acl: deps.acl,
     ...(deps.credentials ? { credentials: { store: deps.credentials, linkKeys: config.links.keys } } : {}),
     source,
+    ...(b.loginRedirect
+      ? {
+          loginRedirect: {
+            url: b.loginRedirect.url,
+            returnParam: b.returnParam,
+            routePrefix: config.delivery.routePrefix,
+            publicOrigin: b.publicOrigin,
+          },
+        }
+      : {}),
   })
   if (deps.credentials && config.links.keys) {
     await app.register(shareRoutes, {
@@ -157,6 +172,10 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
       maxAgeSeconds: s.maxAgeSeconds,
       userIdField: s.userIdField,
       groupsField: s.groupsField,
+      browser: {
+        returnParam: b.returnParam,
+        returnRules: { routePrefix: config.delivery.routePrefix, allowedOrigins: b.allowedReturnOrigins },
+      },
     })
   }
   return app

@@ -143,5 +143,14 @@ export const GW_ERR_LOGIN_BAD_REQUEST = code(
   400,
 )
 
+// A browser's form post to the built-in login (or logout) without the token of the form the
+// gateway served it: another site made the browser send it, or the form is older than a reload of
+// the session secrets.
+export const GW_ERR_LOGIN_CSRF = code(
+  'GW_ERR_LOGIN_CSRF',
+  'This form has expired or was sent from another site: open the login page again',
+  403,
+)
+
 // A bug: logged with its stack, answered without details.
 export const GW_ERR_INTERNAL = code('GW_ERR_INTERNAL', 'Internal error', 500)

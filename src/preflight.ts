@@ -4,6 +4,7 @@
 // words.
 import { readFileSync, realpathSync } from 'node:fs'
 import type { AclOptions } from './acl/index.js'
+import { compileRefusalTemplate, type RefusalPage } from './browser/refusal-page.js'
 import type { GatewayConfig } from './config/gateway-config.js'
 import { ConfigError, formatProblem } from './config/problems.js'
 import { parseYamlSource } from './config/yaml-source.js'
@@ -15,6 +16,8 @@ export interface Prepared {
   readonly realFilesRoot: string
   /** The login users, when login is enabled. */
   readonly users: ReadonlyMap<string, LoginUser> | undefined
+  /** The operator's refusal page, when `browser.refusal_template` names one. */
+  readonly refusalPage: RefusalPage | undefined
 }
 
 /** Problems are one line each, `file:line field: message`. */
@@ -40,9 +43,34 @@ export async function preflight(config: GatewayConfig): Promise<Preflight> {
   } catch (err) {
     problems.push(...problemsOf(err))
   }
+  let refusalPage: RefusalPage | undefined
+  try {
+    refusalPage = refusalPageOf(config)
+  } catch (err) {
+    problems.push(...problemsOf(err))
+  }
   const published = await publishedPasswordRefusal(config.login, users)
   if (published) problems.push(published)
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, realFilesRoot, users }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, realFilesRoot, users, refusalPage }
+}
+
+/** The template `browser.refusal_template` names, checked; undefined for the built-in page. */
+export function refusalPageOf(config: GatewayConfig): RefusalPage | undefined {
+  const file = config.browser.refusalTemplate
+  if (file === undefined) return undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw configFieldError(
+      config,
+      ['browser', 'refusal_template'],
+      `${file} ${reasonOf(err, 'cannot be read')}`,
+    )
+  }
+  const compiled = compileRefusalTemplate(text, file, '')
+  if (!compiled.ok) throw new ConfigError(compiled.problems)
+  return compiled.page
 }
 
 /**

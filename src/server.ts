@@ -49,7 +49,7 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
       EXIT_CONFIG,
     )
   }
-  const { realFilesRoot } = prepared
+  const { realFilesRoot, refusalPage } = prepared
   // Reloaded on SIGHUP (ops/reload.ts), and vetted as preflight vets it at start.
   const login = config.login
   const users =
@@ -169,6 +169,7 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     credentials: credentials.store,
     logger: log,
     metrics: metered?.metrics,
+    refusalPage,
   })
   if (config.acl.watch) acl.watch()
   const reloader = new Reloader({

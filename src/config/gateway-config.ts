@@ -3,6 +3,7 @@
 import type { ResponsePolicy } from '../acl/index.js'
 import type { LinkKeyRing } from '../credentials/links/link-keys.js'
 import type { ObjectRoot } from '../delivery/object-roots.js'
+import type { BrowserConfig } from './browser-config.js'
 import type { MetricsConfig, OpsConfig } from './ops-config.js'
 import type { TrustProxy } from './trust-proxy.js'
 
@@ -149,6 +150,8 @@ export interface GatewayConfig {
   }
   readonly ops: OpsConfig
   readonly metrics: MetricsConfig
+  /** Browsers: the login redirect and the refusal page (docs/browsers.md). */
+  readonly browser: BrowserConfig
 }
 
 /** What may be logged of a config: everything but secrets. */

@@ -9,6 +9,7 @@ import { parseLimitRate } from '../acl/index.js'
 import { parseLinkKeys } from '../credentials/links/link-keys.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { parseDuration } from '../duration.js'
+import { browserConfigFrom } from './browser-config.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { metricsConfigFrom, opsConfigFrom } from './ops-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
@@ -224,6 +225,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     },
     ops: opsConfigFrom(raw.ops),
     metrics: metricsConfigFrom(raw.metrics),
+    browser: browserConfigFrom(raw.browser, login.enabled, source, baseDir),
   }
   const sourceProblem = sourceSettingsProblem(raw.session, source)
   if (sourceProblem) throw new ConfigError([sourceProblem])

@@ -6,6 +6,7 @@
 // still fills them.
 import { DEFAULT_POLICY } from '../acl/index.js'
 import { DURATION_PATTERN } from '../duration.js'
+import { browserSchema } from './browser-config.js'
 import { metricsSchema, opsSchema } from './ops-config.js'
 import { rootsSchema } from './roots-config.js'
 
@@ -257,5 +258,6 @@ export const gatewayConfigSchema = {
     },
     ops: opsSchema,
     metrics: metricsSchema,
+    browser: browserSchema,
   },
 } as const

@@ -18,6 +18,7 @@ import { instrument } from '../../src/ops/instrument.js'
 import type { GatewayMetrics } from '../../src/ops/metrics.js'
 import { type MetricsServer, startMetricsServer } from '../../src/ops/metrics-server.js'
 import { Reloader, UsersHolder } from '../../src/ops/reload.js'
+import { refusalPageOf } from '../../src/preflight.js'
 import { MemorySessionStore } from '../../src/session/memory-store.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import type { SessionStore } from '../../src/session/session-store.js'
@@ -152,7 +153,16 @@ export async function prepareGateway(o: GatewayOptions): Promise<PreparedGateway
           .map((l) => JSON.parse(l) as Record<string, unknown>),
       logText: () => captured,
       build: (store, ruleSet = rules, more = {}) =>
-        buildApp(config, { store, acl: ruleSet, realFilesRoot, users, verifier, logger: log, ...more }),
+        buildApp(config, {
+          store,
+          acl: ruleSet,
+          realFilesRoot,
+          users,
+          verifier,
+          logger: log,
+          refusalPage: refusalPageOf(config),
+          ...more,
+        }),
       close,
     }
   } catch (err) {

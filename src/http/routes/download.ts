@@ -18,6 +18,7 @@ import { sendAccel } from '../../delivery/send-accel.js'
 import { sendDirect } from '../../delivery/send-direct.js'
 import { GW_ERR_METHOD, GW_ERR_NOT_FOUND, withFields } from '../../errors.js'
 import { type DecisionWrite, recordDecision, startDecision } from '../decision-log.js'
+import { type LoginRedirectOptions, redirectToLogin, sendsToLogin } from '../login-redirect.js'
 import { refuse } from '../refuse.js'
 
 export interface DownloadRouteOptions extends DownloadDecisionOptions {
@@ -27,6 +28,8 @@ export interface DownloadRouteOptions extends DownloadDecisionOptions {
   readonly filesRoot: string
   /** Folders served from buckets, longest prefix first (x-accel mode only). */
   readonly objectRoots: readonly ObjectRoot[]
+  /** Where anonymous browsers are sent to log in; undefined: they get the refusal. */
+  readonly loginRedirect?: LoginRedirectOptions
 }
 
 interface RouteContext extends DownloadRouteOptions {
@@ -117,7 +120,9 @@ function answer(
   outcome: DownloadOutcome,
 ): Promise<unknown> | undefined {
   if (!outcome.allow) {
-    refuse(request, reply, outcome.error)
+    if (o.loginRedirect !== undefined && sendsToLogin(request, outcome.error))
+      redirectToLogin(request, reply, outcome.error, o.loginRedirect)
+    else refuse(request, reply, outcome.error)
     return undefined
   }
   recordDecision(request, outcome.record)

@@ -2,14 +2,15 @@
 // through @fastify/session, in the same format and store the download route reads, so it behaves
 // exactly like a main app would. POST /logout deletes the session. The plugin is encapsulated: the
 // session machinery runs on these two routes only, never on downloads, and only a successful login
-// ever creates a session (saveUninitialized: false).
+// ever creates a session (saveUninitialized: false). GET /login, the CSRF check of form posts and
+// where a login goes next are in login-form.ts.
 //
 // The cookie's Secure flag follows the client's scheme, which request.protocol gives from
 // X-Forwarded-Proto only when the peer is in server.trust_proxy (app.ts). With `secure: true` a
 // login over plain HTTP is refused before anything is stored: @fastify/session would otherwise
 // store the session and then quietly send no cookie (a 200 that logs nobody in and leaves an
 // orphan session in the store). `secure: 'auto'` sets Secure exactly on https.
-import fastifyCookie from '@fastify/cookie'
+import fastifyCookie, { Signer } from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import type { FastifyInstance } from 'fastify'
 import {
@@ -25,6 +26,7 @@ import type { SessionStore } from '../../session/session-store.js'
 import { ttlSecondsFor } from '../../session/session-store.js'
 import { recordDecision, startDecision } from '../decision-log.js'
 import { refuse } from '../refuse.js'
+import { afterLogin, csrfCheck, type LoginFormOptions, registerLoginForm, wantsPage } from './login-form.js'
 
 export interface LoginRoutesOptions {
   readonly users: ReadonlyMap<string, LoginUser>
@@ -43,6 +45,8 @@ export interface LoginRoutesOptions {
   readonly maxAgeSeconds: number
   readonly userIdField: readonly string[]
   readonly groupsField: readonly string[]
+  /** The form's return target: its field name and what it may be. */
+  readonly browser: Pick<LoginFormOptions, 'returnParam' | 'returnRules'>
 }
 
 // Verified against when the user name is unknown, so both failures take the same time.
@@ -79,7 +83,14 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
     },
   })
 
-  app.post('/login', async (request, reply) => {
+  const form: LoginFormOptions = {
+    ...o.browser,
+    sign: o.signer ? o.signer.sign : (value) => new Signer([...o.secrets], 'sha256').sign(value),
+    userIdField: o.userIdField,
+  }
+  registerLoginForm(app, form)
+
+  app.post('/login', { preHandler: csrfCheck(form) }, async (request, reply) => {
     startDecision(request)
     // Before the credentials are looked at: over this connection no answer can log anyone in.
     if (o.cookie.secure === true && request.protocol !== 'https') {
@@ -94,7 +105,6 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
     }
     const body = (request.body ?? {}) as Record<string, unknown>
     const { username, password } = body
-    const returnTo = body.return_to
     if (
       typeof username !== 'string' ||
       typeof password !== 'string' ||
@@ -114,13 +124,12 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
     writePath(session, o.userIdField, user.id)
     writePath(session, o.groupsField, [...user.groups])
     recordDecision(request, { code: 'GW_LOGIN', user: user.id })
-    if (typeof returnTo === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(returnTo)) {
-      return reply.code(303).header('location', returnTo).send()
-    }
+    const next = afterLogin(request, body, form)
+    if (next !== undefined) return reply.code(303).header('location', next).send()
     return reply.code(200).send({ user: user.id, groups: user.groups })
   })
 
-  app.post('/logout', async (request, reply) => {
+  app.post('/logout', { preHandler: csrfCheck(form) }, async (request, reply) => {
     startDecision(request)
     const user = readPath(request.session, o.userIdField)
     await request.session.destroy()
@@ -135,6 +144,8 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
       ...(o.cookie.domain ? { domain: o.cookie.domain } : {}),
     })
     recordDecision(request, { code: 'GW_LOGOUT', user: typeof user === 'string' ? user : null })
+    // The log-out button of the login page: back to the form.
+    if (wantsPage(request)) return reply.code(303).header('location', '/login').send()
     return reply.code(204).send()
   })
 }
