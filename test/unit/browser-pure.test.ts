@@ -52,6 +52,13 @@ t.test('checkedReturnTarget: a corpus of open-redirect attempts is refused', asy
     'https:/evil.com',
     'https://evil.com/download/a.pdf',
     'http://app.example.com/x', // right host, wrong scheme
+    // Scheme tricks on the allowed origin itself: URL parsers accept them, the login does not.
+    'https:app.example.com/x',
+    'https:/app.example.com/x',
+    ' https://app.example.com/',
+    'https://app.example.com/a\r\nSet-Cookie: x=1',
+    'https://app.example.com/\tx',
+    'https://app.example.com\\@evil.com/',
     'https://app.example.com.evil.com/',
     'https://app.example.com@evil.com/',
     'https://user:pw@app.example.com/',
