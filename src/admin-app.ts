@@ -4,6 +4,7 @@
 // Kept out of server.ts so tests start the very same.
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import type { RuleSet } from './acl/index.js'
 import type { GatewayConfig } from './config/gateway-config.js'
 import { type CredentialStore, CredentialStoreUnavailableError } from './credentials/credential-store.js'
 import { MemoryCredentialStore } from './credentials/memory-credential-store.js'
@@ -22,7 +23,12 @@ import { adminRoutes } from './http/routes/admin.js'
 
 export async function buildAdminApp(
   config: GatewayConfig & { readonly admin: NonNullable<GatewayConfig['admin']> },
-  deps: { readonly credentials: CredentialStore; readonly logger: Logger },
+  deps: {
+    readonly credentials: CredentialStore
+    readonly logger: Logger
+    /** The rules: an edge link carries the response policy they give its file. */
+    readonly acl: { readonly current: RuleSet }
+  },
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 })
   await app.register(decisionLog, { logger: deps.logger.child({ listener: 'admin' }) })
@@ -43,6 +49,8 @@ export async function buildAdminApp(
     adminToken: config.admin.token,
     store: deps.credentials,
     linkKeys: config.links.keys,
+    edgeLinkKeys: config.links.edgeKeys,
+    acl: deps.acl,
     maxTtlSeconds: config.links.maxTtlSeconds,
     routePrefix: config.delivery.routePrefix,
   })
@@ -58,7 +66,11 @@ export interface RunningCredentials {
   close(): Promise<void>
 }
 
-export async function startCredentials(config: GatewayConfig, log: Logger): Promise<RunningCredentials> {
+export async function startCredentials(
+  config: GatewayConfig,
+  log: Logger,
+  acl: { readonly current: RuleSet },
+): Promise<RunningCredentials> {
   let store: CredentialStore
   let ready = Promise.resolve()
   if (config.session.store === 'redis') {
@@ -78,7 +90,7 @@ export async function startCredentials(config: GatewayConfig, log: Logger): Prom
   }
   const adminConfig = config.admin
   const admin = adminConfig
-    ? await buildAdminApp({ ...config, admin: adminConfig }, { credentials: store, logger: log })
+    ? await buildAdminApp({ ...config, admin: adminConfig }, { credentials: store, logger: log, acl })
     : null
   return {
     store,

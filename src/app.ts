@@ -146,11 +146,12 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
         }
       : {}),
   })
-  if (deps.credentials && config.links.keys) {
+  if (deps.credentials && (config.links.keys || config.links.edgeKeys)) {
     await app.register(shareRoutes, {
       source,
       acl: deps.acl,
       linkKeys: config.links.keys,
+      edgeLinkKeys: config.links.edgeKeys,
       maxTtlSeconds: config.links.maxTtlSeconds,
       routePrefix: config.delivery.routePrefix,
     })

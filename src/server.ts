@@ -157,7 +157,7 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     )
   }
 
-  const credentials = await startCredentials(config, log)
+  const credentials = await startCredentials(config, log, acl)
   const metered = config.metrics.enabled ? instrument(store, acl) : undefined
   const verifier = new SessionCookieVerifier(config.session.secrets, config.session.cookiePrefix)
   const app = await buildApp(config, {

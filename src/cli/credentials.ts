@@ -4,21 +4,32 @@
 // from the config, or the admin API of a running gateway (`--admin-url`), which is the only way to
 // reach the embedded store of a single gateway process.
 import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { DEFAULT_POLICY, loadRuleSet } from '../acl/index.js'
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load-config.js'
 import { ConfigError } from '../config/problems.js'
 import { CredentialStoreUnavailableError } from '../credentials/credential-store.js'
-import { issueLink, issueToken } from '../credentials/issue.js'
+import {
+  issueLinkOfKind,
+  issueToken,
+  LINK_KINDS,
+  type LinkKind,
+  linkSummaryJson,
+} from '../credentials/issue.js'
 import { LINK_ID_PATTERN } from '../credentials/links/share-link.js'
 import { RedisCredentialStore } from '../credentials/redis-credential-store.js'
 import { TOKEN_ID_PATTERN } from '../credentials/tokens/access-token.js'
+import { aclOptionsOf } from '../preflight.js'
 import { EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_STORE_UNREACHABLE } from './exit-codes.js'
 import type { Env, Io } from './io.js'
+import { printProblems } from './rule-source.js'
 
 export const CREDENTIALS_USAGE = `usage:
   download-gateway link create --path </file | /folder/> --ttl <7d|12h|...> [--max-downloads <n>]
-                               [--issuer <id>] [--config <gateway.yaml>]
-      signs a share link with the newest key of GATEWAY_LINK_KEYS and prints it as JSON
+                               [--issuer <id>] [--kind share|edge] [--config <gateway.yaml>]
+      signs a share link with the newest key of GATEWAY_LINK_KEYS and prints it as JSON;
+      --kind edge: an edge link for one file, checked by nginx alone, signed with the newest key
+      of GATEWAY_EDGE_LINK_KEYS, carrying the headers the config's rules give that file
   download-gateway link revoke <link-id> [--config <gateway.yaml> | --admin-url <url>]
   download-gateway token create --user <id> [--group <name>]... --ttl <30d|...> [--scope </folder/>]
                                 [--config <gateway.yaml> | --admin-url <url>]
@@ -37,6 +48,7 @@ const OPTIONS = {
   user: { type: 'string' },
   group: { type: 'string', multiple: true },
   scope: { type: 'string' },
+  kind: { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 /**
@@ -64,30 +76,31 @@ export async function runCredentialCommand(argv: readonly string[], io: Io, env:
       const max = v('max-downloads')
       if (max !== undefined && !/^[1-9][0-9]{0,8}$/.test(max))
         return usage(io, '--max-downloads must be a whole number >= 1')
+      const kind = v('kind') ?? 'share'
+      if (!(LINK_KINDS as readonly string[]).includes(kind))
+        return usage(io, `--kind must be ${LINK_KINDS.join(' or ')}`)
       const c = config()
-      const issued = issueLink(
+      const issuer = v('issuer') ?? 'cli'
+      // Only an edge link needs the rules: it carries the response policy they give its file.
+      const rules = kind === 'edge' ? await loadRuleSet(c.acl.paths, aclOptionsOf(c)) : null
+      if (rules && !rules.ok) {
+        printProblems(io, rules.errors)
+        return EXIT_INVALID
+      }
+      const issued = issueLinkOfKind(
+        kind as LinkKind,
+        { path, ttl, issuer, ...(max === undefined ? {} : { maxDownloads: Number(max) }) },
         {
-          path,
-          ttl,
-          issuer: v('issuer') ?? 'cli',
-          ...(max === undefined ? {} : { maxDownloads: Number(max) }),
+          shareKeys: c.links.keys,
+          edgeKeys: c.links.edgeKeys,
+          maxTtlSeconds: c.links.maxTtlSeconds,
+          routePrefix: c.delivery.routePrefix,
+          policyFor: (aclPath) =>
+            rules?.ok ? rules.ruleSet.decide(aclPath, { user: issuer, groups: [] }).policy : DEFAULT_POLICY,
         },
-        c.links.keys,
-        { maxTtlSeconds: c.links.maxTtlSeconds, routePrefix: c.delivery.routePrefix },
       )
       if (!issued.ok) return usage(io, issued.message)
-      const l = issued.value.claims
-      io.out(
-        JSON.stringify({
-          id: l.id,
-          url: issued.value.url,
-          path: l.path,
-          folder: l.folder,
-          issuer: l.issuer,
-          expires_at: new Date(l.expiresAt * 1000).toISOString(),
-          max_downloads: l.maxDownloads ?? null,
-        }),
-      )
+      io.out(JSON.stringify(linkSummaryJson(issued.value, false)))
       return EXIT_OK
     }
     if (noun === 'token' && verb === 'create') {

@@ -132,6 +132,8 @@ export interface GatewayConfig {
   readonly links: {
     /** From GATEWAY_LINK_KEYS(_FILE); null: share links are off (tokens still work). */
     readonly keys: LinkKeyRing | null
+    /** From GATEWAY_EDGE_LINK_KEYS(_FILE), the keys nginx checks edge links with; null: edge links are off. */
+    readonly edgeKeys: LinkKeyRing | null
     /** The longest a link may live, and how long a revoked id is remembered. */
     readonly maxTtlSeconds: number
   }
@@ -169,7 +171,11 @@ export function redactedConfig(config: GatewayConfig): object {
         },
       })),
     },
-    links: { ...config.links, keys: config.links.keys ? `[${config.links.keys.byKid.size} redacted]` : null },
+    links: {
+      ...config.links,
+      keys: config.links.keys ? `[${config.links.keys.byKid.size} redacted]` : null,
+      edgeKeys: config.links.edgeKeys ? `[${config.links.edgeKeys.byKid.size} redacted]` : null,
+    },
     admin: config.admin ? { ...config.admin, token: '[redacted]' } : null,
     session: {
       ...config.session,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseLimitRate } from '../acl/index.js'
-import { parseLinkKeys } from '../credentials/links/link-keys.js'
+import { parseEdgeLinkKeys, parseLinkKeys } from '../credentials/links/link-keys.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { parseDuration } from '../duration.js'
 import { browserConfigFrom } from './browser-config.js'
@@ -90,6 +90,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     envProblem('GATEWAY_CALLBACK_TOKEN', 'must be at least 32 characters long')
   const linkKeys = parseLinkKeys(readSecretValue(env, 'GATEWAY_LINK_KEYS', envProblem))
   if (!linkKeys.ok) envProblem('GATEWAY_LINK_KEYS', linkKeys.message)
+  const edgeKeys = parseEdgeLinkKeys(readSecretValue(env, 'GATEWAY_EDGE_LINK_KEYS', envProblem))
+  if (!edgeKeys.ok) envProblem('GATEWAY_EDGE_LINK_KEYS', edgeKeys.message)
   const adminToken = readSecretValue(env, 'GATEWAY_ADMIN_TOKEN', envProblem)
   if (raw.admin && (adminToken === undefined || adminToken.length < 32))
     envProblem('GATEWAY_ADMIN_TOKEN', 'the admin listener needs a token of at least 32 characters')
@@ -207,6 +209,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
     },
     links: {
       keys: linkKeys.ok ? linkKeys.ring : null,
+      edgeKeys: edgeKeys.ok ? edgeKeys.ring : null,
       // the schema has checked the form already
       maxTtlSeconds: parseDuration(raw.links.max_ttl) as number,
     },

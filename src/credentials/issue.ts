@@ -1,6 +1,9 @@
 // Issuing links and tokens: what the CLI and the admin API share, so both check the same limits
 // and name things the same way. Pure but for randomness; the caller stores and prints.
+
+import type { DeliveryPolicy } from '../delivery/accel-headers.js'
 import { parseDuration } from '../duration.js'
+import { type EdgeLinkClaims, edgeDeliveryOf, edgeLinkUrl, signEdgeLink } from './links/edge-link.js'
 import type { LinkKeyRing } from './links/link-keys.js'
 import { type LinkClaims, linkTarget, linkUrl, newLinkId, signLink } from './links/share-link.js'
 import { hashToken, mintToken, type TokenRecord } from './tokens/access-token.js'
@@ -23,6 +26,35 @@ export interface IssuedLink {
 
 export type Issued<T> = { ok: true; value: T } | { ok: false; message: string }
 
+/** Share links and edge links: which is asked for, as the API, the CLI and `POST /links` name it. */
+export type LinkKind = 'share' | 'edge'
+export const LINK_KINDS: readonly LinkKind[] = ['share', 'edge']
+
+interface CheckedLinkRequest {
+  readonly target: { path: string; folder: boolean; segments: readonly string[] }
+  readonly expiresAt: number
+}
+
+/** What every link must pass, whichever kind: a shareable path, a ttl within the limit, an issuer. */
+function checkLinkRequest(
+  r: LinkRequest,
+  maxTtlSeconds: number,
+  nowSeconds: number,
+): Issued<CheckedLinkRequest> {
+  const target = linkTarget(r.path)
+  if (!target.ok) return target
+  const ttl = parseDuration(r.ttl)
+  if (ttl === null)
+    return { ok: false, message: `ttl must look like 90s, 15m, 12h, 7d or 2w (got '${r.ttl}')` }
+  if (ttl > maxTtlSeconds)
+    return { ok: false, message: `ttl ${r.ttl} is longer than links.max_ttl (${maxTtlSeconds} s)` }
+  if (r.issuer.length === 0 || r.issuer.length > 200)
+    return { ok: false, message: 'issuer must be 1-200 characters' }
+  if (r.maxDownloads !== undefined && (!Number.isSafeInteger(r.maxDownloads) || r.maxDownloads < 1))
+    return { ok: false, message: 'max downloads must be a whole number of at least 1' }
+  return { ok: true, value: { target, expiresAt: nowSeconds + ttl } }
+}
+
 export function issueLink(
   r: LinkRequest,
   ring: LinkKeyRing | null,
@@ -31,27 +63,59 @@ export function issueLink(
 ): Issued<IssuedLink> {
   if (ring === null)
     return { ok: false, message: 'no link keys: set GATEWAY_LINK_KEYS or GATEWAY_LINK_KEYS_FILE' }
-  const target = linkTarget(r.path)
-  if (!target.ok) return target
-  const ttl = parseDuration(r.ttl)
-  if (ttl === null)
-    return { ok: false, message: `ttl must look like 90s, 15m, 12h, 7d or 2w (got '${r.ttl}')` }
-  if (ttl > limits.maxTtlSeconds)
-    return { ok: false, message: `ttl ${r.ttl} is longer than links.max_ttl (${limits.maxTtlSeconds} s)` }
-  if (r.issuer.length === 0 || r.issuer.length > 200)
-    return { ok: false, message: 'issuer must be 1-200 characters' }
-  if (r.maxDownloads !== undefined && (!Number.isSafeInteger(r.maxDownloads) || r.maxDownloads < 1))
-    return { ok: false, message: 'max downloads must be a whole number of at least 1' }
+  const checked = checkLinkRequest(r, limits.maxTtlSeconds, nowSeconds)
+  if (!checked.ok) return checked
+  const { target, expiresAt } = checked.value
   const claims: LinkClaims = {
     id: newLinkId(),
     path: target.path,
     folder: target.folder,
     issuer: r.issuer,
-    expiresAt: nowSeconds + ttl,
+    expiresAt,
     ...(r.maxDownloads === undefined ? {} : { maxDownloads: r.maxDownloads }),
   }
   const token = signLink(claims, ring)
   return { ok: true, value: { claims, token, url: linkUrl(limits.routePrefix, target, token) } }
+}
+
+export interface IssuedEdgeLink {
+  readonly claims: EdgeLinkClaims
+  readonly token: string
+  /** `/edge/<path>?gwe=...`, to put behind the download host. */
+  readonly url: string
+}
+
+/**
+ * An edge link for one file. `policyFor` gives the response policy the rules give the file's
+ * canonical path (the headers the link carries); the caller has checked the issuer may share it.
+ */
+export function issueEdgeLink(
+  r: LinkRequest,
+  ring: LinkKeyRing | null,
+  limits: { maxTtlSeconds: number },
+  policyFor: (aclPath: string) => DeliveryPolicy,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Issued<IssuedEdgeLink> {
+  if (ring === null)
+    return {
+      ok: false,
+      message: 'no edge link keys: set GATEWAY_EDGE_LINK_KEYS or GATEWAY_EDGE_LINK_KEYS_FILE',
+    }
+  // nginx counts nothing and asks no store: a limit could not be kept.
+  if (r.maxDownloads !== undefined) return { ok: false, message: 'an edge link cannot limit its downloads' }
+  const checked = checkLinkRequest(r, limits.maxTtlSeconds, nowSeconds)
+  if (!checked.ok) return checked
+  const { target, expiresAt } = checked.value
+  if (target.folder) return { ok: false, message: 'an edge link names one file, not a folder' }
+  const filePath = `/${target.segments.join('/')}`
+  const claims: EdgeLinkClaims = {
+    id: newLinkId(),
+    path: filePath,
+    expiresAt,
+    ...edgeDeliveryOf(target.segments, policyFor(target.path)),
+  }
+  const token = signEdgeLink(claims, ring)
+  return { ok: true, value: { claims, token, url: edgeLinkUrl(filePath, token) } }
 }
 
 export interface TokenRequest {
@@ -90,4 +154,82 @@ export function issueToken(
     ...(scope === undefined ? {} : { scope }),
   }
   return { ok: true, value: { record, token } }
+}
+
+/** A link of either kind, as the admin API, the CLI and `POST /links` answer it. */
+export interface LinkSummary {
+  readonly kind: LinkKind
+  readonly id: string
+  readonly url: string
+  readonly token: string
+  /** Canonical path (share links: NFC; edge links: the file's exact name). */
+  readonly path: string
+  readonly folder: boolean
+  readonly issuer: string
+  readonly expiresAt: number
+  readonly maxDownloads: number | null
+}
+
+export interface LinkIssuing {
+  readonly shareKeys: LinkKeyRing | null
+  readonly edgeKeys: LinkKeyRing | null
+  readonly maxTtlSeconds: number
+  readonly routePrefix: string
+  /** The response policy for a canonical path; asked for edge links only. */
+  readonly policyFor: (aclPath: string) => DeliveryPolicy
+}
+
+/** Issues a link of `kind` under the same checks whoever asks. */
+export function issueLinkOfKind(kind: LinkKind, r: LinkRequest, how: LinkIssuing): Issued<LinkSummary> {
+  if (kind === 'edge') {
+    const issued = issueEdgeLink(r, how.edgeKeys, how, how.policyFor)
+    if (!issued.ok) return issued
+    const c = issued.value.claims
+    return {
+      ok: true,
+      value: {
+        kind,
+        id: c.id,
+        url: issued.value.url,
+        token: issued.value.token,
+        path: c.path,
+        folder: false,
+        issuer: r.issuer,
+        expiresAt: c.expiresAt,
+        maxDownloads: null,
+      },
+    }
+  }
+  const issued = issueLink(r, how.shareKeys, how)
+  if (!issued.ok) return issued
+  const c = issued.value.claims
+  return {
+    ok: true,
+    value: {
+      kind,
+      id: c.id,
+      url: issued.value.url,
+      token: issued.value.token,
+      path: c.path,
+      folder: c.folder,
+      issuer: c.issuer,
+      expiresAt: c.expiresAt,
+      maxDownloads: c.maxDownloads ?? null,
+    },
+  }
+}
+
+/** The JSON every issuer prints or answers; the token only where the caller should see it. */
+export function linkSummaryJson(l: LinkSummary, withToken: boolean): Record<string, unknown> {
+  return {
+    id: l.id,
+    kind: l.kind,
+    url: l.url,
+    ...(withToken ? { token: l.token } : {}),
+    path: l.path,
+    folder: l.folder,
+    issuer: l.issuer,
+    expires_at: new Date(l.expiresAt * 1000).toISOString(),
+    max_downloads: l.maxDownloads,
+  }
 }

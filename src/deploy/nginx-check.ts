@@ -29,6 +29,23 @@ export function findNginxBinary(path = process.env.PATH ?? ''): string | undefin
   })
 }
 
+/**
+ * Where packages put njs (ngx_http_js_module): Debian's libnginx-mod-http-js, nginx.org's
+ * nginx-module-njs and the official image, a build from source.
+ */
+const NJS_MODULE_PLACES = [
+  '/usr/lib/nginx/modules/ngx_http_js_module.so',
+  '/usr/share/nginx/modules/ngx_http_js_module.so',
+  '/etc/nginx/modules/ngx_http_js_module.so',
+  '/usr/lib64/nginx/modules/ngx_http_js_module.so',
+  '/usr/local/nginx/modules/ngx_http_js_module.so',
+]
+
+/** The njs module's file, undefined when none of the usual places has it. */
+export function findNjsModule(): string | undefined {
+  return NJS_MODULE_PLACES.find((file) => existsSync(file))
+}
+
 export interface NginxCheck {
   readonly ok: boolean
   /** nginx's version (`1.22.1`), when it says. */
@@ -45,6 +62,7 @@ export function checkWithNginx(
   binary: string,
   rendered: string,
   mimeTypes = '/etc/nginx/mime.types',
+  modules: readonly string[] = [],
 ): NginxCheck {
   const dir = mkdtempSync(join(tmpdir(), 'download-gateway-nginx-t-'))
   try {
@@ -52,6 +70,7 @@ export function checkWithNginx(
     const site = join(dir, 'download-gateway.conf')
     writeFileSync(site, rendered)
     const main = [
+      ...modules.map((file) => `load_module ${file};`),
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log;`,
       'events {',

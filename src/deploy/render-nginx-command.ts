@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { loadConfig } from '../config/load-config.js'
 import { ConfigError } from '../config/problems.js'
-import { checkWithNginx, findNginxBinary } from './nginx-check.js'
+import { checkWithNginx, findNginxBinary, findNjsModule } from './nginx-check.js'
 import { type NginxSite, renderNginxSite } from './render-nginx.js'
 
 export interface RenderIo {
@@ -23,11 +23,14 @@ export const EXIT_USAGE = 2
 /** The route the template proxies to the gateway: a config with another one needs another template. */
 const TEMPLATE_ROUTE = '/download/'
 const TEMPLATE = 'nginx/templates/download.conf.template'
+const EDGE_SNIPPET = 'nginx/edge-links.conf'
+const EDGE_MODULE = 'nginx/njs/edge-link.js'
 
 export const RENDER_NGINX_USAGE = `usage:
   download-gateway render-nginx --server-name <names> [--config <gateway.yaml>]
       [--files-root <dir>] [--internal-prefix <name>] [--upstream <address>] [--listen <address>]
       [--tls-cert <file> --tls-key <file> [--redirect-listen <address> | --no-redirect]]
+      [--edge-links-keys <file> [--edge-links-module <file>]]
       [--template <file>] [--nginx <binary> | --no-check]
   Prints the nginx download server rendered from ${TEMPLATE} (only its own
   placeholders are replaced; nginx's variables stay) and checks it with nginx -t where nginx is
@@ -35,6 +38,9 @@ export const RENDER_NGINX_USAGE = `usage:
   gateway's config; flags given override it. Defaults: --internal-prefix _protected, --upstream
   127.0.0.1:3000, --listen 80, or 443 ssl with --tls-cert, which also adds a server on
   --redirect-listen (default 80) that redirects plain HTTP to HTTPS.
+  --edge-links-keys turns edge links on: nginx checks them itself with njs (the module must be
+  loaded in nginx.conf: load_module modules/ngx_http_js_module.so), with the keys in that JSON
+  file; --edge-links-module is the check's njs file (default: ${EDGE_MODULE} beside the template).
   Exit 0 rendered (and valid, or not checked), 1 refused by nginx -t, 2 usage or config error.`
 
 const OPTIONS = {
@@ -47,6 +53,8 @@ const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'redirect-listen': { type: 'string' },
+  'edge-links-keys': { type: 'string' },
+  'edge-links-module': { type: 'string' },
   'no-redirect': { type: 'boolean' },
   template: { type: 'string' },
   nginx: { type: 'string' },
@@ -118,6 +126,9 @@ export function parseRenderNginxArgs(
   }
   const filesRoot = values['files-root'] ?? fromConfig?.filesRoot
   if (filesRoot === undefined) return { ok: false, message: 'give --files-root, or --config to read it from' }
+  const edgeKeys = values['edge-links-keys']
+  if (edgeKeys === undefined && values['edge-links-module'] !== undefined)
+    return { ok: false, message: '--edge-links-module goes with --edge-links-keys' }
   let listen = values.listen ?? (tls ? '443 ssl' : '80')
   // `--listen 443` with a certificate can only mean TLS on 443.
   if (tls && !listen.trim().split(/ +/).includes('ssl')) listen = `${listen.trim()} ssl`
@@ -127,6 +138,14 @@ export function parseRenderNginxArgs(
     upstream: values.upstream ?? fromConfig?.upstream ?? '127.0.0.1:3000',
     filesRoot,
     internalPrefix: values['internal-prefix'] ?? fromConfig?.internalPrefix ?? '_protected',
+    ...(edgeKeys === undefined
+      ? {}
+      : {
+          edgeLinks: {
+            keysFile: edgeKeys,
+            module: values['edge-links-module'] ?? packageFile(EDGE_MODULE),
+          },
+        }),
     ...(tls
       ? {
           tls: {
@@ -166,7 +185,8 @@ export function renderNginxCommand(
   const { site, templatePath, nginx } = parsed.request
   let rendered: string
   try {
-    rendered = renderNginxSite(readFileSync(templatePath, 'utf8'), site)
+    const snippet = site.edgeLinks ? readFileSync(packageFile(EDGE_SNIPPET), 'utf8') : ''
+    rendered = renderNginxSite(readFileSync(templatePath, 'utf8'), site, snippet)
   } catch (err) {
     for (const line of (err as Error).message.split('\n')) io.err(`error: ${line}`)
     return EXIT_USAGE
@@ -178,7 +198,12 @@ export function renderNginxCommand(
     io.err('note: nginx is not installed here, so the result was not checked: run nginx -t where it is')
     return EXIT_RENDERED
   }
-  const check = checkWithNginx(binary, rendered)
+  const njs = site.edgeLinks ? findNjsModule() : undefined
+  if (site.edgeLinks && njs === undefined) {
+    io.err('note: edge links need the njs module, which is not installed here, so the result was not checked')
+    return EXIT_RENDERED
+  }
+  const check = checkWithNginx(binary, rendered, undefined, njs ? [njs] : [])
   const who = check.version ? `nginx ${check.version}` : binary
   if (check.ok) {
     io.err(`ok: ${who} accepts this configuration (nginx -t, in a minimal main config)`)
@@ -226,8 +251,13 @@ export function upstreamAddress(host: string, port: number): string {
 
 /** The template beside this package: found upward from this file, in src/ and in dist/src/ alike. */
 function defaultTemplatePath(): string {
+  return packageFile(TEMPLATE)
+}
+
+/** A file of this package (`nginx/...`), found upward from this file. */
+function packageFile(rel: string): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, TEMPLATE)
-    if (dirname(dir) === dir) return TEMPLATE
+    if (existsSync(join(dir, 'package.json'))) return join(dir, rel)
+    if (dirname(dir) === dir) return rel
   }
 }

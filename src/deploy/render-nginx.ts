@@ -9,6 +9,41 @@ const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 
 /** The line in the template's server block where the TLS directives go. */
 export const TLS_MARKER = '# download-gateway: TLS directives go here'
+/** The line in the template's server block where the edge link locations go. */
+export const EDGE_LINKS_MARKER = '# download-gateway: edge links go here'
+
+/** Where nginx finds the edge link check and its keys (nginx/edge-links.conf). */
+export interface EdgeLinksSite {
+  /** The njs module: the project's nginx/njs/edge-link.js, or a copy of it. */
+  readonly module: string
+  /** The key file, JSON (docs/links-and-tokens.md#edge-links). */
+  readonly keysFile: string
+}
+
+/**
+ * `rendered` (the template, its placeholders filled) with the edge link locations in place of
+ * the marker line, rendered from `snippet` (nginx/edge-links.conf); without `edge`, as it is.
+ */
+export function withEdgeLinks(
+  rendered: string,
+  snippet: string,
+  edge: EdgeLinksSite | undefined,
+  vars: { readonly filesRoot: string; readonly internalPrefix: string },
+): string {
+  if (edge === undefined) return rendered
+  const markers = rendered.split('\n').filter((line) => line.trim() === EDGE_LINKS_MARKER)
+  if (markers.length !== 1)
+    throw new Error(
+      `the template must hold the line '${EDGE_LINKS_MARKER}' exactly once (found ${markers.length})`,
+    )
+  const block = renderTemplate(snippet, {
+    EDGE_LINK_MODULE: edge.module,
+    EDGE_LINK_KEYS_FILE: edge.keysFile,
+    FILES_ROOT: vars.filesRoot.replace(/\/+$/, ''),
+    INTERNAL_PREFIX: vars.internalPrefix,
+  })
+  return rendered.replace(/^[ \t]*# download-gateway: edge links go here\n/m, () => block)
+}
 
 /**
  * Replaces every `${NAME}` in `template` with `vars[NAME]`, and throws if one has no value: an
@@ -48,6 +83,8 @@ export interface NginxSite {
   /** The gateway's delivery.internal_prefix, without slashes. */
   readonly internalPrefix: string
   readonly tls?: TlsFiles
+  /** Edge links on: where the check and its keys are. */
+  readonly edgeLinks?: EdgeLinksSite
 }
 
 // Words of a directive's parameters: nothing that ends a directive (;), opens or closes a block,
@@ -92,6 +129,10 @@ export function siteProblems(site: NginxSite): string[] {
   if (!INTERNAL_PREFIX.test(site.internalPrefix)) {
     problems.push(`--internal-prefix may hold only letters, digits, '_' and '-': '${site.internalPrefix}'`)
   }
+  if (site.edgeLinks) {
+    absolutePath('--edge-links-keys', site.edgeLinks.keysFile, problems)
+    absolutePath('--edge-links-module', site.edgeLinks.module, problems)
+  }
   if (site.tls) {
     absolutePath('--tls-cert', site.tls.cert, problems)
     absolutePath('--tls-key', site.tls.key, problems)
@@ -102,8 +143,11 @@ export function siteProblems(site: NginxSite): string[] {
   return problems
 }
 
-/** The template rendered for `site`; throws with every problem when siteProblems finds any. */
-export function renderNginxSite(template: string, site: NginxSite): string {
+/**
+ * The template rendered for `site`; throws with every problem when siteProblems finds any.
+ * `edgeSnippet` is nginx/edge-links.conf, needed when the site has edge links.
+ */
+export function renderNginxSite(template: string, site: NginxSite, edgeSnippet = ''): string {
   const problems = siteProblems(site)
   if (problems.length > 0) throw new Error(problems.join('\n'))
   const serverName = words(site.serverName).join(' ')
@@ -114,6 +158,7 @@ export function renderNginxSite(template: string, site: NginxSite): string {
     FILES_ROOT: site.filesRoot.replace(/\/+$/, ''),
     INTERNAL_PREFIX: site.internalPrefix,
   })
+  out = withEdgeLinks(out, edgeSnippet, site.edgeLinks, site)
   const markers = out.split('\n').filter((line) => line.trim() === TLS_MARKER)
   if (markers.length !== 1) {
     throw new Error(`the template must hold the line '${TLS_MARKER}' exactly once (found ${markers.length})`)

@@ -192,7 +192,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     } else {
       store = new MemorySessionStore()
     }
-    credentials = await startCredentials(config, prepared.log)
+    credentials = await startCredentials(config, prepared.log, acl)
     await credentials.ready
     const instrumented = o.metrics ? instrument(store, acl) : undefined
     const app = await prepared.build(instrumented?.store ?? store, acl, {

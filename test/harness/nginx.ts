@@ -4,7 +4,8 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { renderTemplate } from '../../src/deploy/render-nginx.js'
+import { findNjsModule } from '../../src/deploy/nginx-check.js'
+import { renderTemplate, withEdgeLinks } from '../../src/deploy/render-nginx.js'
 import { freePort, startOnFreePort } from './ports.js'
 import { sleep, spawnManaged } from './process.js'
 
@@ -23,6 +24,10 @@ export function projectRoot(from = fileURLToPath(import.meta.url)): string {
 export const TEMPLATE_PATH = join(projectRoot(), 'nginx/templates/download.conf.template')
 
 export const DEFAULT_INTERNAL_PREFIX = '_protected'
+
+/** The edge link locations and their njs check, inserted at the template's marker line. */
+export const EDGE_LINKS_SNIPPET_PATH = join(projectRoot(), 'nginx/edge-links.conf')
+export const EDGE_LINK_MODULE_PATH = join(projectRoot(), 'nginx/njs/edge-link.js')
 
 export interface NginxOptions {
   /** Loopback port of the gateway (or a stand-in) that nginx proxies to. */
@@ -51,6 +56,8 @@ export interface NginxOptions {
    * a test of an unreadable file needs another. The caller makes filesRoot reachable for it.
    */
   workerUser?: string
+  /** Edge links on (njs loaded), with the keys in this JSON file (read at start and reload). */
+  edgeLinks?: { keysFile: string }
 }
 
 export interface NginxServer {
@@ -111,8 +118,12 @@ export function findNginx(): string {
 
 function mainConfig(dir: string, downloadConf: string, opts: NginxOptions): string {
   const mimeTypes = '/etc/nginx/mime.types'
+  const njs = opts.edgeLinks ? findNjsModule() : undefined
+  if (opts.edgeLinks && njs === undefined)
+    throw new Error('edge links need the njs module (libnginx-mod-http-js)')
   const lines = [
     '# Written by test/harness/nginx.ts for one test run.',
+    ...(njs ? [`load_module ${njs};`] : []),
     'daemon off;',
     'master_process on;',
     'worker_processes 1;',
@@ -177,9 +188,15 @@ async function startOnce(opts: NginxOptions): Promise<NginxServer> {
       FILES_ROOT: opts.filesRoot.replace(/\/+$/, ''),
       INTERNAL_PREFIX: opts.internalPrefix ?? DEFAULT_INTERNAL_PREFIX,
     }
+    const rendered = renderTemplate(await readFile(opts.templatePath ?? TEMPLATE_PATH, 'utf8'), vars)
+    const edge = opts.edgeLinks && { module: EDGE_LINK_MODULE_PATH, keysFile: opts.edgeLinks.keysFile }
+    const snippet = edge ? await readFile(EDGE_LINKS_SNIPPET_PATH, 'utf8') : ''
     await writeFile(
       downloadConf,
-      renderTemplate(await readFile(opts.templatePath ?? TEMPLATE_PATH, 'utf8'), vars),
+      withEdgeLinks(rendered, snippet, edge, {
+        filesRoot: vars.FILES_ROOT,
+        internalPrefix: vars.INTERNAL_PREFIX,
+      }),
     )
   }
 

@@ -125,6 +125,8 @@ export interface ScenarioOptions {
   aclFiles?: Record<string, string>
   /** More environment for the gateway's config (link keys, the admin token). */
   env?: Record<string, string>
+  /** Edge links on in nginx, with the keys in this JSON file. */
+  edgeLinks?: { keysFile: string }
 }
 
 export interface ScenarioTree {
@@ -193,7 +195,11 @@ export async function startScenario(
       redisUrl: redis.url,
       ...(options.env ? { env: options.env } : {}),
     })
-    nginx = await startNginx({ gatewayPort: gateway.port, filesRoot: tree.root })
+    nginx = await startNginx({
+      gatewayPort: gateway.port,
+      filesRoot: tree.root,
+      ...(options.edgeLinks ? { edgeLinks: options.edgeLinks } : {}),
+    })
   } catch (err) {
     await gateway?.stop()
     await redis.stop()

@@ -119,7 +119,16 @@ function decodeClaims(payload: string): LinkClaims | null {
   }
 }
 
-export type LinkTarget = { ok: true; path: string; folder: boolean } | { ok: false; message: string }
+export type LinkTarget =
+  | {
+      ok: true
+      /** Canonical NFC path: what rules and share links match. */
+      path: string
+      folder: boolean
+      /** The exact decoded segments, as the file is named on disk (what nginx serves). */
+      segments: readonly string[]
+    }
+  | { ok: false; message: string }
 
 /**
  * What an issuer names (`/a/b.pdf`, or `/a/` for the folder) in the canonical form requests are
@@ -130,12 +139,12 @@ export function linkTarget(raw: string): LinkTarget {
   if (!raw.startsWith('/')) return { ok: false, message: `the path must start with '/': '${raw}'` }
   const folder = raw.endsWith('/')
   const inner = folder ? raw.slice(1, -1) : raw.slice(1)
-  if (inner === '') return { ok: true, path: '/', folder: true }
+  if (inner === '') return { ok: true, path: '/', folder: true, segments: [] }
   const encoded = inner.split('/').map(encodeURIComponent).join('/')
   const canonical = canonicalizeRequestPath(`/${encoded}`, '/')
   if (!canonical.ok)
     return { ok: false, message: `not a path that can be shared (${canonical.reason}): '${raw}'` }
-  return { ok: true, path: canonical.aclPath, folder }
+  return { ok: true, path: canonical.aclPath, folder, segments: canonical.segments }
 }
 
 /** The URL path and query of a link: the file's own download URL, or the folder's. */

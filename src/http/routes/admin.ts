@@ -5,8 +5,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { RuleSet } from '../../acl/index.js'
 import type { CredentialStore } from '../../credentials/credential-store.js'
-import { issueLink, issueToken } from '../../credentials/issue.js'
+import {
+  issueLinkOfKind,
+  issueToken,
+  LINK_KINDS,
+  type LinkKind,
+  linkSummaryJson,
+} from '../../credentials/issue.js'
 import type { LinkKeyRing } from '../../credentials/links/link-keys.js'
 import { LINK_ID_PATTERN } from '../../credentials/links/share-link.js'
 import { bearerToken, TOKEN_ID_PATTERN } from '../../credentials/tokens/access-token.js'
@@ -18,6 +25,8 @@ export interface AdminRouteOptions {
   readonly adminToken: string
   readonly store: CredentialStore
   readonly linkKeys: LinkKeyRing | null
+  readonly edgeLinkKeys: LinkKeyRing | null
+  readonly acl: { readonly current: RuleSet }
   readonly maxTtlSeconds: number
   readonly routePrefix: string
 }
@@ -33,6 +42,7 @@ const linkBody = {
     ttl: { type: 'string' },
     issuer: { type: 'string', minLength: 1, maxLength: 200 },
     max_downloads: { type: 'integer', minimum: 1 },
+    kind: { type: 'string', enum: LINK_KINDS },
   },
 } as const
 
@@ -61,42 +71,39 @@ function registerAdminRoutes(app: FastifyInstance, o: AdminRouteOptions): void {
       return refuse(request, reply, withFields(new GW_ERR_ADMIN_UNAUTHORIZED(), { detail: 'admin' }))
   })
 
-  app.post<{ Body: { path: string; ttl: string; issuer: string; max_downloads?: number } }>(
-    '/links',
-    { schema: { body: linkBody } },
-    async (request, reply) => {
-      const b = request.body
-      const issued = issueLink(
-        {
-          path: b.path,
-          ttl: b.ttl,
-          issuer: b.issuer,
-          ...(b.max_downloads ? { maxDownloads: b.max_downloads } : {}),
-        },
-        o.linkKeys,
-        { maxTtlSeconds: o.maxTtlSeconds, routePrefix: o.routePrefix },
-      )
-      if (!issued.ok)
-        return refuse(request, reply, withFields(new GW_ERR_BAD_REQUEST(), { detail: issued.message }))
-      const c = issued.value.claims
-      recordDecision(request, {
-        code: 'GW_ADMIN_LINK_CREATED',
-        path: c.path,
-        user: c.issuer,
-        rule: `link:${c.id}`,
-      })
-      return reply.code(201).send({
-        id: c.id,
-        url: issued.value.url,
-        token: issued.value.token,
-        path: c.path,
-        folder: c.folder,
-        issuer: c.issuer,
-        expires_at: new Date(c.expiresAt * 1000).toISOString(),
-        max_downloads: c.maxDownloads ?? null,
-      })
-    },
-  )
+  app.post<{
+    Body: { path: string; ttl: string; issuer: string; max_downloads?: number; kind?: LinkKind }
+  }>('/links', { schema: { body: linkBody } }, async (request, reply) => {
+    const b = request.body
+    const issued = issueLinkOfKind(
+      b.kind ?? 'share',
+      {
+        path: b.path,
+        ttl: b.ttl,
+        issuer: b.issuer,
+        ...(b.max_downloads ? { maxDownloads: b.max_downloads } : {}),
+      },
+      {
+        shareKeys: o.linkKeys,
+        edgeKeys: o.edgeLinkKeys,
+        maxTtlSeconds: o.maxTtlSeconds,
+        routePrefix: o.routePrefix,
+        // The caller vouches for the issuer's right to share; the rules still say how it is delivered.
+        policyFor: (aclPath) => o.acl.current.decide(aclPath, { user: b.issuer, groups: [] }).policy,
+      },
+    )
+    if (!issued.ok)
+      return refuse(request, reply, withFields(new GW_ERR_BAD_REQUEST(), { detail: issued.message }))
+    const l = issued.value
+    recordDecision(request, {
+      code: 'GW_ADMIN_LINK_CREATED',
+      path: l.path,
+      user: l.issuer,
+      rule: `link:${l.id}`,
+      detail: `${l.kind} link`,
+    })
+    return reply.code(201).send(linkSummaryJson(l, true))
+  })
 
   app.delete<{ Params: { id: string } }>('/links/:id', async (request, reply) => {
     const id = request.params.id

@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RuleSet } from '../../acl/index.js'
-import { issueLink } from '../../credentials/issue.js'
+import { issueLinkOfKind, LINK_KINDS, type LinkKind, linkSummaryJson } from '../../credentials/issue.js'
 import type { LinkKeyRing } from '../../credentials/links/link-keys.js'
 import { linkTarget } from '../../credentials/links/share-link.js'
 import { parseDuration } from '../../duration.js'
@@ -29,7 +29,8 @@ import { refuse } from '../refuse.js'
 export interface ShareRouteOptions {
   readonly source: SessionSource
   readonly acl: { readonly current: RuleSet }
-  readonly linkKeys: LinkKeyRing
+  readonly linkKeys: LinkKeyRing | null
+  readonly edgeLinkKeys: LinkKeyRing | null
   readonly maxTtlSeconds: number
   readonly routePrefix: string
 }
@@ -42,6 +43,7 @@ const body = {
     path: { type: 'string', minLength: 1, maxLength: 4096 },
     ttl: { type: 'string' },
     max_downloads: { type: 'integer', minimum: 1 },
+    kind: { type: 'string', enum: LINK_KINDS },
   },
 } as const
 
@@ -51,7 +53,7 @@ export const shareRoutes = fp<ShareRouteOptions>(async (app, o) => registerShare
 })
 
 function registerShareRoute(app: FastifyInstance, o: ShareRouteOptions): void {
-  app.post<{ Body: { path: string; ttl: string; max_downloads?: number } }>(
+  app.post<{ Body: { path: string; ttl: string; max_downloads?: number; kind?: LinkKind } }>(
     '/links',
     {
       // Checked before the body is parsed: a form post never reaches the session or the rules.
@@ -90,15 +92,22 @@ function registerShareRoute(app: FastifyInstance, o: ShareRouteOptions): void {
           allowed === undefined ? 'share: the rule does not allow sharing' : `share: ttl over ${allowed} s`
         return refuse(request, reply, withFields(new GW_ERR_SHARE_NOT_ALLOWED(), { ...fields, detail }))
       }
-      const issued = issueLink(
+      const issued = issueLinkOfKind(
+        b.kind ?? 'share',
         {
           path: b.path,
           ttl: b.ttl,
           issuer: user,
           ...(b.max_downloads ? { maxDownloads: b.max_downloads } : {}),
         },
-        o.linkKeys,
-        { maxTtlSeconds: Math.min(allowed, o.maxTtlSeconds), routePrefix: o.routePrefix },
+        {
+          shareKeys: o.linkKeys,
+          edgeKeys: o.edgeLinkKeys,
+          maxTtlSeconds: Math.min(allowed, o.maxTtlSeconds),
+          routePrefix: o.routePrefix,
+          // An edge link is delivered as this user's own download of the file would be.
+          policyFor: () => decision.policy,
+        },
       )
       if (!issued.ok)
         return refuse(
@@ -106,18 +115,9 @@ function registerShareRoute(app: FastifyInstance, o: ShareRouteOptions): void {
           reply,
           withFields(new GW_ERR_BAD_REQUEST(), { ...fields, detail: issued.message }),
         )
-      const c = issued.value.claims
-      recordDecision(request, { code: 'GW_LINK_SHARED', ...fields, detail: `link:${c.id}` })
-      return reply
-        .code(201)
-        .header('cache-control', 'no-store')
-        .send({
-          id: c.id,
-          url: issued.value.url,
-          path: c.path,
-          expires_at: new Date(c.expiresAt * 1000).toISOString(),
-          max_downloads: c.maxDownloads ?? null,
-        })
+      const l = issued.value
+      recordDecision(request, { code: 'GW_LINK_SHARED', ...fields, detail: `${l.kind} link:${l.id}` })
+      return reply.code(201).header('cache-control', 'no-store').send(linkSummaryJson(l, false))
     },
   )
 }
