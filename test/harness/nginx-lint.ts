@@ -28,6 +28,7 @@ export type LintCode =
   | 'internal-location-slash'
   | 'alias-missing'
   | 'alias-slash'
+  | 'alias-exact'
   | 'symlinks-followed'
   | 'index-in-internal'
   | 'cork-lost'
@@ -247,6 +248,12 @@ const READDED_HEADERS: ReadonlyArray<[header: string, variable: string]> = [
   ['cache-control', upstreamVariable(ACCEL_CACHE_CONTROL_HEADER)],
 ]
 
+/** The same for the edge link files, from the variables the njs check sets (nginx/njs/edge-link.js). */
+const EDGE_READDED_HEADERS: ReadonlyArray<[header: string, variable: string]> = [
+  ['content-disposition', '$edge_link_disposition'],
+  ['cache-control', '$edge_link_cache_control'],
+]
+
 function upstreamVariable(header: string): string {
   return `$upstream_http_${header.toLowerCase().replace(/-/g, '_')}`
 }
@@ -358,14 +365,18 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
           `location ${loc.path} lacks "internal": anyone can fetch the files`,
         )
       }
-      if (loc.modifier !== '^~') {
+      // An exact location (the edge link files, nginx/edge-links.conf) is reached by one URI only,
+      // and its alias is the whole file path, built from a checked variable: no regex can take
+      // it and there is no slash to be off by.
+      const exact = loc.modifier === '='
+      if (!exact && loc.modifier !== '^~') {
         report(
           'internal-not-caret',
           directive.line,
           `location ${loc.path} must use "^~" so no regex location can take its URIs`,
         )
       }
-      if (!loc.path.endsWith('/')) {
+      if (!exact && !loc.path.endsWith('/')) {
         report(
           'internal-location-slash',
           directive.line,
@@ -375,10 +386,21 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
       const alias = body.find((d) => d.name === 'alias')
       if (alias === undefined) {
         report('alias-missing', directive.line, `location ${loc.path} has no alias to the files root`)
-      } else if (!(alias.args[0] ?? '').endsWith('/')) {
+      } else if (exact && !(alias.args[0] ?? '').includes('$')) {
+        report('alias-exact', alias.line, `location ${loc.path}: an exact location's alias names the file`)
+      } else if (!exact && !(alias.args[0] ?? '').endsWith('/')) {
         report('alias-slash', alias.line, 'the alias must end in "/" (off-by-slash)')
       }
       const symlinks = body.find((d) => d.name === 'disable_symlinks')
+      // With an alias that is the whole path, $document_root is the file itself: from= it would
+      // check nothing.
+      if (exact && symlinks?.args.includes('from=$document_root')) {
+        report(
+          'symlinks-followed',
+          symlinks.line,
+          'from=$document_root checks nothing when the alias is the file',
+        )
+      }
       if (symlinks === undefined || symlinks.args[0] !== 'on') {
         report(
           'symlinks-followed',
@@ -404,7 +426,7 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
           )
         }
       }
-      for (const [header, variable] of READDED_HEADERS) {
+      for (const [header, variable] of exact ? EDGE_READDED_HEADERS : READDED_HEADERS) {
         const readded = addHeaders.some(
           (d) => (d.args[0] ?? '').toLowerCase() === header && d.args[1] === variable,
         )

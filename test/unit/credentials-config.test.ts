@@ -69,3 +69,48 @@ t.test('durations', async (t) => {
   t.equal(parseDuration('7'), null)
   t.equal(parseDuration('1y'), null)
 })
+
+t.test(
+  'edge link keys: kid:secret lines or the JSON key file nginx reads, apart from share keys',
+  async (t) => {
+    const json = JSON.stringify({
+      keys: [
+        { kid: 'e2', secret: KEY_SECRET },
+        { kid: 'e1', secret: `${KEY_SECRET}x` },
+      ],
+    })
+    const dir = t.testdir({ 'edge-link-keys.json': json })
+    const file = `${dir}/edge-link-keys.json`
+    const fromFile = parseConfig('/x.yaml', minimal, { GATEWAY_EDGE_LINK_KEYS_FILE: file })
+    t.equal(fromFile.links.edgeKeys?.newest.kid, 'e2')
+    t.equal(fromFile.links.edgeKeys?.byKid.size, 2)
+    t.equal(fromFile.links.keys, null, 'share links stay off')
+    const fromLines = parseConfig('/x.yaml', minimal, { GATEWAY_EDGE_LINK_KEYS: `e3:${KEY_SECRET}` })
+    t.equal(fromLines.links.edgeKeys?.newest.kid, 'e3')
+    t.notOk(
+      JSON.stringify(redactedConfig(fromFile)).includes(KEY_SECRET),
+      'no edge secret in the logged config',
+    )
+    t.equal(parseConfig('/x.yaml', minimal, {}).links.edgeKeys, null, 'off without keys')
+    const bad = (value: string) => problemsOf(minimal, { GATEWAY_EDGE_LINK_KEYS: value })
+    t.match(bad('{"keys": [{"kid": "e1", "secret": "short"}]}'), [
+      { field: 'GATEWAY_EDGE_LINK_KEYS', message: /at least 32/ },
+    ])
+    t.match(bad('{"keys": '), [{ field: 'GATEWAY_EDGE_LINK_KEYS', message: /not JSON/ }])
+    t.match(bad('{"kid": "e1"}'), [{ message: /expected \{"keys"/ }])
+    t.match(bad(`e1:${'é'.repeat(40)}`), [{ message: /printable ASCII/ }])
+    t.match(
+      bad(
+        JSON.stringify({
+          keys: [
+            { kid: 'e1', secret: KEY_SECRET },
+            { kid: 'e1', secret: KEY_SECRET },
+          ],
+        }),
+      ),
+      [{ message: /listed twice/ }],
+    )
+    const problems = JSON.stringify(bad(`e1:${'é'.repeat(40)}`))
+    t.notOk(problems.includes('é'.repeat(40)), 'the problem does not quote the secret')
+  },
+)

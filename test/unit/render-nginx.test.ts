@@ -335,3 +335,53 @@ t.test('docs: the host nginx.conf shown, with the rendered TLS site, passes ngin
   )
   t.equal(run.status, 0, run.stderr)
 })
+
+t.test('edge links: off by default, and on with --edge-links-keys, accepted by nginx with njs', async (t) => {
+  const plain = renderNginxSite(template, PLAIN)
+  t.notMatch(plain, /js_/, 'without edge links nothing needs njs')
+  t.match(plain, /^ {4}# download-gateway: edge links go here$/m, 'the marker stays a comment')
+  const dir = mkdtempSync(join(tmpdir(), 'gw-render-edge-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const keys = join(dir, 'edge-link-keys.json')
+  writeFileSync(keys, JSON.stringify({ keys: [{ kid: 'e1', secret: 'x'.repeat(40) }] }))
+  const res = run([
+    '--server-name',
+    'download.example.test',
+    '--files-root',
+    '/srv/files',
+    '--edge-links-keys',
+    keys,
+    '--nginx',
+    nginx,
+  ])
+  t.equal(res.code, EXIT_RENDERED, res.err)
+  t.match(res.err, /^ok: nginx .* accepts this configuration/, 'nginx -t with the njs module loaded')
+  t.notMatch(res.out, /edge links go here/, 'the marker is replaced')
+  t.match(res.out, new RegExp(`^ {4}js_preload_object edge_link_keys from ${keys};$`, 'm'))
+  t.match(res.out, /^ {4}js_import edge_link from \/.+\/nginx\/njs\/edge-link\.js;$/m, 'the project module')
+  t.match(res.out, /^ {8}alias \/srv\/files\$edge_link_file;$/m)
+  t.match(res.out, /^ {8}disable_symlinks on from=\/srv\/files;$/m)
+  t.match(res.out, /^ {4}location = \/_protected_edge \{$/m)
+  t.notOk(res.out.includes('x'.repeat(40)), 'the key is not in the configuration')
+  t.same(lintNginxConfig(res.out), [], 'the traps the template avoids stay avoided')
+  const relative = run([
+    '--server-name',
+    'd.example.test',
+    '--files-root',
+    '/srv/files',
+    '--edge-links-keys',
+    'keys.json',
+    '--no-check',
+  ])
+  t.equal(relative.code, EXIT_USAGE)
+  t.match(relative.err, /--edge-links-keys must be an absolute path/)
+  const lone = run([
+    '--server-name',
+    'd.example.test',
+    '--files-root',
+    '/srv/files',
+    '--edge-links-module',
+    '/x.js',
+  ])
+  t.equal(lone.code, EXIT_USAGE)
+})
