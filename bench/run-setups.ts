@@ -14,6 +14,7 @@
 //                   of the token's record, then the ACL as for a session
 //   gateway-php-*   the same gateway reading PHP's native sessions (source php): the files
 //                   handler, and phpredis in the same Redis; 1 KiB only
+//   edge link       nginx alone checking an edge link with njs (edge-setup.ts); 1 KiB only
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -23,6 +24,7 @@ import { RedisCredentialStore } from '../src/credentials/redis-credential-store.
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
 import { startRedis } from '../test/harness/redis.js'
+import { startEdgeSetup } from './edge-setup.js'
 import {
   BENCH_LINK_KEY,
   callbackGatewayYaml,
@@ -84,6 +86,7 @@ export interface Setups {
 // targets compare are measured close together.
 const ROUND_ORDER = [
   'nginx static',
+  'edge link',
   'bare handler',
   'gateway-cache-on',
   'gateway-cache-off',
@@ -255,6 +258,7 @@ export async function startSetups(
     { ...cacheOff, name: 'gateway link', query: credentials.query },
     { ...cacheOff, name: 'gateway token', headers: [`Authorization: Bearer ${credentials.token}`] },
   )
+  setups.push(await startEdgeSetup(dir, filesRoot, barePort, stops))
   const roundOrder = [...setups].sort((a, b) => ROUND_ORDER.indexOf(a.name) - ROUND_ORDER.indexOf(b.name))
 
   // Every setup must answer the real bytes before anything is timed.

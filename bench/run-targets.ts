@@ -1,6 +1,7 @@
 // The full benchmark's targets, each a ratio of a gateway to a baseline taken round by round (runs
 // seconds apart) and summarised by its median and range, with a verdict.
 
+import { EDGE_SETUP, edgeTargetText } from './edge-setup.js'
 import { ratioSummary } from './rounds.js'
 import type { Cell } from './run-cell.js'
 
@@ -69,6 +70,9 @@ export function targetsText(cells: readonly Cell[], roundsBySize: RoundsBySize):
     text += `  ${g.padEnd(18)} ${'1 KiB req/s vs bare handler'.padEnd(32)} ${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}] (target >= 0.9) ${verdict}\n`
     text += `  ${g.padEnd(18)} ${'1 KiB req/s vs session (cache off)'.padEnd(32)} ${vsSession.median.toFixed(2)}x [${vsSession.min.toFixed(2)}-${vsSession.max.toFixed(2)}]\n`
   }
+  // Reports from before the edge link row existed have no rounds for it.
+  if ((roundsBySize.get('1 KiB')?.get(EDGE_SETUP) ?? []).length > 0)
+    text += edgeTargetText(paired(EDGE_SETUP, 'nginx static', '1 KiB', rps))
   // No gateway of this design can beat the handler that answers X-Accel-Redirect with no checks at
   // all, so its own ratio, from the same rounds, says whether a 1 MiB miss is the gateway's.
   const floor = paired('bare handler', 'nginx static', '1 MiB', rps)

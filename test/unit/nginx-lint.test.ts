@@ -367,3 +367,36 @@ t.test('proxyPassUri finds the URI part of a proxy_pass target', async (t) => {
   t.equal(proxyPassUri('http://unix:/run/gw.sock'), '')
   t.equal(proxyPassUri('http://unix:/run/gw.sock:/x'), '/x')
 })
+
+t.test('lintNginxConfig passes the template with edge links, and catches their traps', async (t) => {
+  const { withEdgeLinks } = await import('../../src/deploy/render-nginx.js')
+  const { EDGE_LINKS_SNIPPET_PATH } = await import('../harness/nginx.js')
+  const snippet = readFileSync(EDGE_LINKS_SNIPPET_PATH, 'utf8')
+  const withEdge = (text: string) =>
+    withEdgeLinks(
+      template,
+      text,
+      { module: '/opt/gw/nginx/njs/edge-link.js', keysFile: '/etc/gw/edge-link-keys.json' },
+      { filesRoot: '/srv/files', internalPrefix: '${INTERNAL_PREFIX}' },
+    )
+  t.same(lintNginxConfig(withEdge(snippet)), [])
+  const codes = (text: string) => lintNginxConfig(withEdge(text)).map((p) => p.code)
+  const fixedAlias = snippet.replace('alias ${FILES_ROOT}$edge_link_file;', 'alias ${FILES_ROOT}/reports/;')
+  t.not(fixedAlias, snippet)
+  t.ok(codes(fixedAlias).includes('alias-exact'), 'an exact location must alias the checked file')
+  const fromRoot = snippet.replace('from=${FILES_ROOT};', 'from=$document_root;')
+  t.not(fromRoot, snippet)
+  t.ok(codes(fromRoot).includes('symlinks-followed'), 'from=$document_root checks nothing there')
+  const always = snippet.replace(
+    'add_header Content-Disposition $edge_link_disposition;',
+    'add_header Content-Disposition $edge_link_disposition always;',
+  )
+  t.not(always, snippet)
+  t.ok(codes(always).includes('download-headers-on-errors'))
+  const notInternal = snippet.replace(
+    '        internal;\n        alias ${FILES_ROOT}$edge',
+    '        alias ${FILES_ROOT}$edge',
+  )
+  t.not(notInternal, snippet)
+  t.ok(codes(notInternal).includes('internal-missing'))
+})
