@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import { issueLink, issueToken } from '../src/credentials/issue.js'
 import { parseLinkKeys } from '../src/credentials/links/link-keys.js'
 import { RedisCredentialStore } from '../src/credentials/redis-credential-store.js'
+import { singleRedis } from '../src/redis/connection.js'
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
 import { startRedis } from '../test/harness/redis.js'
@@ -281,8 +282,7 @@ async function benchCredentials(redisUrl: string): Promise<{ query: string; toke
   const token = issueToken({ user: 'bench-user', groups: ['staff', 'bench'], ttl: '1d' })
   if (!link.ok || !token.ok) throw new Error('bench credentials')
   const store = new RedisCredentialStore({
-    url: redisUrl,
-    password: undefined,
+    ...singleRedis(redisUrl),
     connectTimeoutMs: 2000,
     commandTimeoutMs: 2000,
   })

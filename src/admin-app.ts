@@ -76,10 +76,9 @@ export async function startCredentials(
   if (config.session.store === 'redis') {
     const r = config.session.redis
     const redis = new RedisCredentialStore({
-      url: r.url,
-      password: r.password,
-      connectTimeoutMs: r.connectTimeoutMs,
-      commandTimeoutMs: r.commandTimeoutMs,
+      ...r,
+      // Its own keys (`gw:`), not the sessions' prefix.
+      keyPrefix: undefined,
       onError: (err) => log.error({ err: { message: err.message } }, 'credential store connection error'),
     })
     // Like the session store: start at once, answer 503 to link and token downloads until connected.

@@ -19,7 +19,7 @@ import { type MetricsServer, startMetricsServer } from './ops/metrics-server.js'
 import { Reloader, UsersHolder } from './ops/reload.js'
 import { aclOptionsOf, preflight } from './preflight.js'
 import { MemorySessionStore } from './session/memory-store.js'
-import { RedisSessionStore } from './session/redis-store.js'
+import { clientCacheOff, RedisSessionStore } from './session/redis-store.js'
 import type { SessionStore } from './session/session-store.js'
 import { SessionCookieVerifier } from './session/signed-cookie.js'
 import {
@@ -118,6 +118,8 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
         ),
     )
     store = redis
+    const cacheOff = config.session.redis.clientCache && clientCacheOff(config.session.redis.mode)
+    if (cacheOff) notes.push(() => log.warn(cacheOff))
   } else {
     store = new MemorySessionStore()
     if (config.session.source === 'connect')

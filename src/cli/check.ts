@@ -2,10 +2,11 @@
 // acl/, preflight.ts), every problem reported; with --connect, the session store (or the main
 // app the callback source asks) reached too.
 import { DEFAULT_POLICY, loadRuleSet } from '../acl/index.js'
-import { type GatewayConfig, redactedConfig } from '../config/gateway-config.js'
+import type { GatewayConfig } from '../config/gateway-config.js'
 import { loadConfig } from '../config/load-config.js'
 import { ConfigError, formatProblem } from '../config/problems.js'
 import { aclOptionsOf, preflight } from '../preflight.js'
+import { describeRedis } from '../redis/connection.js'
 import { MemorySessionStore } from '../session/memory-store.js'
 import { RedisSessionStore } from '../session/redis-store.js'
 import { createSessionSource } from '../session/sources/create.js'
@@ -138,7 +139,7 @@ async function reachStore(config: GatewayConfig): Promise<{ ok: boolean; message
   if (config.session.source === 'php') return reachSourceStore(config)
   if (config.session.store !== 'redis') return { ok: true, message: 'embedded: nothing to connect to' }
   const options = config.session.redis
-  const where = (redactedConfig(config) as { session: { redis: { url: string } } }).session.redis.url
+  const where = describeRedis(options)
   let lastError = ''
   const store = new RedisSessionStore({
     ...options,
@@ -198,9 +199,7 @@ async function reachCallback(config: GatewayConfig): Promise<{ ok: boolean; mess
 async function reachSourceStore(config: GatewayConfig): Promise<{ ok: boolean; message: string }> {
   const s = config.session
   const where =
-    s.source === 'php' && s.php.saveHandler === 'files'
-      ? `${s.php.savePath}`
-      : (redactedConfig(config) as { session: { redis: { url: string } } }).session.redis.url
+    s.source === 'php' && s.php.saveHandler === 'files' ? `${s.php.savePath}` : describeRedis(s.redis)
   let lastError = ''
   const source = createSessionSource(s, {
     store: new MemorySessionStore(),

@@ -196,9 +196,8 @@ async function withRedis<T>(
     ])
   const r = config.session.redis
   const store = new RedisCredentialStore({
-    url: r.url,
-    password: r.password,
-    connectTimeoutMs: r.connectTimeoutMs,
+    ...r,
+    keyPrefix: undefined,
     commandTimeoutMs: Math.max(r.commandTimeoutMs, 2000),
     reconnect: false,
   })

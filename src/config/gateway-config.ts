@@ -3,6 +3,7 @@
 import type { ResponsePolicy } from '../acl/index.js'
 import type { LinkKeyRing } from '../credentials/links/link-keys.js'
 import type { ObjectRoot } from '../delivery/object-roots.js'
+import type { RedisMode, RedisNodeAddress } from '../redis/connection.js'
 import type { BrowserConfig } from './browser-config.js'
 import type { MetricsConfig, OpsConfig } from './ops-config.js'
 import type { TrustProxy } from './trust-proxy.js'
@@ -96,8 +97,19 @@ export interface GatewayConfig {
       readonly groupsField: string
     }
     readonly redis: {
+      /** single: `url`; sentinel: the primary the sentinels in `nodes` name; cluster: seeds in `nodes`. */
+      readonly mode: RedisMode
       readonly url: string
+      /** Empty with mode single. */
+      readonly nodes: readonly RedisNodeAddress[]
+      /** mode sentinel only. */
+      readonly masterName: string | undefined
+      /** From GATEWAY_REDIS_PASSWORD(_FILE): the data nodes'. */
       readonly password: string | undefined
+      /** From GATEWAY_REDIS_SENTINEL_PASSWORD(_FILE): the sentinels' own (mode sentinel). */
+      readonly sentinelPassword: string | undefined
+      /** mode sentinel and cluster: TLS to every node. */
+      readonly tls: boolean
       readonly keyPrefix: string
       readonly connectTimeoutMs: number
       readonly commandTimeoutMs: number
@@ -193,6 +205,7 @@ export function redactedConfig(config: GatewayConfig): object {
         ...config.session.redis,
         url: config.session.redis.url.replace(/\/\/[^@/]*@/, '//[redacted]@'),
         password: config.session.redis.password ? '[redacted]' : undefined,
+        sentinelPassword: config.session.redis.sentinelPassword ? '[redacted]' : undefined,
       },
       callback: config.session.callback && {
         ...config.session.callback,

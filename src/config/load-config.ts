@@ -13,6 +13,7 @@ import { browserConfigFrom } from './browser-config.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { metricsConfigFrom, opsConfigFrom } from './ops-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
+import { readRedisTopology } from './redis-topology.js'
 import { objectRootsFrom } from './roots-config.js'
 import { gatewayConfigSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js'
 import { compileSchemaCheck, fieldName } from './schema-check.js'
@@ -85,6 +86,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   const djangoKeys = frameworkKeys('django', 'GATEWAY_DJANGO_SECRET_KEYS')
   const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis.url
   const redisPassword = readSecretValue(env, 'GATEWAY_REDIS_PASSWORD', envProblem)
+  const sentinelPassword = readSecretValue(env, 'GATEWAY_REDIS_SENTINEL_PASSWORD', envProblem)
   const callbackToken = readSecretValue(env, 'GATEWAY_CALLBACK_TOKEN', envProblem)
   if (callbackToken !== undefined && callbackToken.length < 32)
     envProblem('GATEWAY_CALLBACK_TOKEN', 'must be at least 32 characters long')
@@ -96,6 +98,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   if (raw.admin && (adminToken === undefined || adminToken.length < 32))
     envProblem('GATEWAY_ADMIN_TOKEN', 'the admin listener needs a token of at least 32 characters')
   const trustProxy = readTrustProxy(env, raw.server.trust_proxy, source, envProblem)
+  const redis = readRedisTopology(raw.session.redis, source, env, sentinelPassword)
+  envProblems.push(...redis.problems)
   if (envProblems.length > 0 || trustProxy === undefined) throw new ConfigError(envProblems)
   const objectRoots = objectRootsFrom(
     raw.delivery.roots,
@@ -166,8 +170,10 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
         groupsField: session.django.groups_field,
       },
       redis: {
+        ...redis.topology,
         url: redisUrl,
         password: redisPassword,
+        tls: session.redis.tls,
         keyPrefix: session.redis.key_prefix,
         connectTimeoutMs: session.redis.connect_timeout_ms,
         commandTimeoutMs: session.redis.command_timeout_ms,

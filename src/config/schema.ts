@@ -155,7 +155,26 @@ export const gatewayConfigSchema = {
           type: 'object',
           additionalProperties: false,
           properties: {
+            // How Redis is deployed. single: one server at `url`; sentinel: the primary a Sentinel
+            // group names (`nodes` are the sentinels); cluster: Redis Cluster (`nodes` are seeds).
+            // Which keys go with which mode: redis-topology.ts, with the line of the key at fault.
+            mode: { enum: ['single', 'sentinel', 'cluster'], default: 'single' },
             url: { type: 'string', pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' },
+            nodes: {
+              type: 'array',
+              minItems: 1,
+              uniqueItems: true,
+              // host:port, or [IPv6]:port
+              items: { type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$' },
+            },
+            tls: { type: 'boolean', default: false },
+            sentinel: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                master_name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+              },
+            },
             key_prefix: { type: 'string', default: 'sess:' },
             connect_timeout_ms: { type: 'integer', minimum: 1, default: 2000 },
             command_timeout_ms: { type: 'integer', minimum: 1, default: 500 },

@@ -7,6 +7,8 @@ export interface YamlSource {
   readonly data: unknown
   /** 1-based line of the node at `path`, or of its nearest existing parent. */
   lineOf(path: readonly (string | number)[]): number
+  /** True when the file itself sets `path` (a default filled in later does not count). */
+  has(path: readonly (string | number)[]): boolean
 }
 
 export function parseYamlSource(
@@ -33,5 +35,6 @@ export function parseYamlSource(
     }
     return 1
   }
-  return { source: { file, data: doc.toJS(), lineOf }, problems }
+  const has = (path: readonly (string | number)[]) => doc.hasIn(path)
+  return { source: { file, data: doc.toJS(), lineOf, has }, problems }
 }

@@ -1,9 +1,16 @@
 // Links and tokens in Redis, shared by every gateway: a revocation written by one is seen by all
 // on their next request, and a download limit is counted by one Lua script (EXISTS, INCR,
 // EXPIREAT), which Redis runs atomically, so N concurrent downloads of a link limited to K get
-// exactly K admissions. Keys carry the link id as a hash tag, so both keys of a link sit in one
-// Redis Cluster slot.
-import { createClient } from 'redis'
+// exactly K admissions. Keys carry the link id as a hash tag (`link:{id}:revoked`,
+// `link:{id}:count`): Redis Cluster runs a script only when all its keys hash to one slot, and only
+// the part inside the braces is hashed, so both keys of a link always land together.
+import { createHash } from 'node:crypto'
+import {
+  createRedisConnection,
+  type RedisCommands,
+  type RedisConnection,
+  type RedisConnectionSettings,
+} from '../redis/connection.js'
 import {
   type CredentialStore,
   CredentialStoreUnavailableError,
@@ -12,13 +19,10 @@ import {
 } from './credential-store.js'
 import type { TokenRecord } from './tokens/access-token.js'
 
-export interface RedisCredentialStoreOptions {
-  readonly url: string
-  readonly password: string | undefined
-  readonly connectTimeoutMs: number
+export interface RedisCredentialStoreOptions extends RedisConnectionSettings {
   readonly commandTimeoutMs: number
   /** Prepended to every key: `gw:` by default. */
-  readonly keyPrefix?: string
+  readonly keyPrefix?: string | undefined
   /** Default true: keep reconnecting in the background. False (one-shot commands): fail at once. */
   readonly reconnect?: boolean
   readonly onError?: (err: Error) => void
@@ -35,33 +39,25 @@ if n == 1 then redis.call('EXPIREAT', KEYS[2], ARGV[2]) end
 if n > limit then return -2 end
 return n
 `
+// EVALSHA by a digest computed here: SCRIPT LOAD would go to one node of a cluster, not
+// necessarily the one that owns the link's slot, so a NOSCRIPT answer is met with EVAL instead.
+const ADMIT_SHA1 = createHash('sha1').update(ADMIT_SCRIPT).digest('hex')
 
 export class RedisCredentialStore implements CredentialStore {
-  readonly #client
+  readonly #connection: RedisConnection
+  readonly #client: RedisCommands
   readonly #prefix: string
   readonly #timeoutMs: number
-  #scriptSha: string | undefined
 
   constructor(options: RedisCredentialStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'gw:'
     this.#timeoutMs = options.commandTimeoutMs
-    this.#client = createClient({
-      url: options.url,
-      ...(options.password ? { password: options.password } : {}),
-      commandOptions: { timeout: 0 },
-      socket: {
-        connectTimeout: options.connectTimeoutMs,
-        reconnectStrategy:
-          options.reconnect === false ? false : (retries: number) => Math.min(50 * 2 ** retries, 2000),
-      },
-      // Fail closed at once while Redis is down rather than queueing.
-      disableOfflineQueue: true,
-    })
-    this.#client.on('error', (err: Error) => options.onError?.(err))
+    this.#connection = createRedisConnection(options)
+    this.#client = this.#connection.commands
   }
 
   connect(): Promise<void> {
-    return this.#client.connect().then(
+    return this.#connection.connect().then(
       () => undefined,
       (err: unknown) => {
         throw new CredentialStoreUnavailableError(err)
@@ -113,17 +109,15 @@ export class RedisCredentialStore implements CredentialStore {
   }
 
   async close(): Promise<void> {
-    if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy())
+    await this.#connection.close()
   }
 
-  /** EVALSHA, loading the script once (and again after a Redis restart forgot it). */
+  /** EVALSHA; EVAL (which caches the script on that node) when the node does not know it yet. */
   async #admit(keys: string[], args: string[]): Promise<unknown> {
-    if (this.#scriptSha === undefined) this.#scriptSha = await this.#client.scriptLoad(ADMIT_SCRIPT)
     try {
-      return await this.#client.evalSha(this.#scriptSha, { keys, arguments: args })
+      return await this.#client.evalSha(ADMIT_SHA1, { keys, arguments: args })
     } catch (err) {
       if (!String((err as Error).message).includes('NOSCRIPT')) throw err
-      this.#scriptSha = undefined
       return this.#client.eval(ADMIT_SCRIPT, { keys, arguments: args })
     }
   }

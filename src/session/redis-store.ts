@@ -1,8 +1,8 @@
 // Sessions in Redis, in the layout connect-redis uses (key = prefix + session id, value = the
 // session as JSON, expiring with the session), so the main web app and the gateway share them.
-import { createClient } from 'redis'
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { deepFreeze } from '../deep-freeze.js'
+import { createRedisConnection, type RedisCommands, type RedisConnection } from '../redis/connection.js'
 import { withCommandTimeout } from './redis-timeout.js'
 import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
@@ -21,7 +21,10 @@ export type RedisStoreOptions = GatewayConfig['session']['redis'] & {
 export const CLIENT_CACHE_MAX_ENTRIES = 10_000
 
 export class RedisSessionStore implements SessionStore {
-  readonly #client
+  readonly #connection: RedisConnection
+  readonly #client: RedisCommands
+  /** The same client, typed as what it is, when there is one server (the client cache needs it). */
+  readonly #single: RedisConnection['single']
   readonly #prefix: string
   readonly #timeoutMs: number
   readonly #cache: SessionCache | undefined
@@ -29,49 +32,40 @@ export class RedisSessionStore implements SessionStore {
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix
     this.#timeoutMs = options.commandTimeoutMs
-    this.#client = createClient({
-      url: options.url,
-      ...(options.password ? { password: options.password } : {}),
-      RESP: 3,
-      // CLIENT TRACKING ON in the handshake of every (re)connection, and one 'invalidate' event per
-      // key Redis tells us about. The values are cached by SessionCache, not by node-redis: its
-      // own cache hands out a structuredClone per hit and knows nothing of our barrier.
-      ...(options.clientCache ? { emitInvalidate: true } : {}),
-      // node-redis' own command timeout arms an AbortSignal.timeout per command (measurable in
-      // profiles) and was seen not to fire against a stopped Redis: #withTimeout replaces it.
-      commandOptions: { timeout: 0 },
-      socket: {
-        connectTimeout: options.connectTimeoutMs,
-        // Keep trying in the background; meanwhile every request fails fast with 503.
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
+    // See clientCacheOff(): exact only over one connection to one server.
+    const cacheOn = options.clientCache && clientCacheOff(options.mode) === undefined
+    this.#connection = createRedisConnection({
+      ...options,
+      resp3: true,
+      emitInvalidate: cacheOn,
+      onError: (err: Error) => {
+        this.#cache?.connectionLost()
+        options.onError?.(err)
       },
-      // Without this, commands wait in a queue while Redis is down instead of failing closed at once.
-      disableOfflineQueue: true,
     })
-    this.#client.on('error', (err: Error) => {
-      this.#cache?.connectionLost()
-      options.onError?.(err)
-    })
-    if (options.clientCache) {
+    this.#client = this.#connection.commands
+    const single = this.#connection.single
+    this.#single = single
+    if (cacheOn && single) {
       const cache = new SessionCache(
         CLIENT_CACHE_MAX_ENTRIES,
-        () => this.#withTimeout(this.#client.ping()),
+        () => this.#withTimeout(single.ping()),
         Math.max(2 * HEARTBEAT_MS, Math.min(options.commandTimeoutMs, 250)),
       )
       this.#cache = cache
       const prefix = this.#prefix
-      this.#client.on('invalidate', (key: unknown) => {
+      single.on('invalidate', (key: unknown) => {
         if (key === null) return cache.invalidateAll()
         const name = String(key)
         if (name.startsWith(prefix)) cache.invalidate(name.slice(prefix.length))
       })
-      this.#client.on('end', () => cache.connectionLost())
-      this.#client.on('reconnecting', () => cache.connectionLost())
-      this.#client.on('ready', () => {
+      single.on('end', () => cache.connectionLost())
+      single.on('reconnecting', () => cache.connectionLost())
+      single.on('ready', () => {
         cache.connectionLost()
         // Caching starts only once Redis itself confirms tracking on this very connection.
         const epoch = cache.epoch
-        this.#withTimeout(this.#client.sendCommand(['CLIENT', 'TRACKINGINFO'])).then(
+        this.#withTimeout(single.sendCommand(['CLIENT', 'TRACKINGINFO'])).then(
           (info) => {
             if (trackingIsOn(info)) cache.trackingConfirmed(epoch)
           },
@@ -83,7 +77,7 @@ export class RedisSessionStore implements SessionStore {
 
   /** Starts connecting; resolves once connected, but the store is usable (failing) before that. */
   connect(): Promise<void> {
-    return this.#client.connect().then(
+    return this.#connection.connect().then(
       () => undefined,
       (err: unknown) => {
         throw new StoreUnavailableError(err)
@@ -116,7 +110,9 @@ export class RedisSessionStore implements SessionStore {
     const key = this.#prefix + sessionId
     if (fill) {
       // Sent in the same tick, so node-redis writes them together: one round trip.
-      const [value, pttl] = await this.#command(Promise.all([this.#client.get(key), this.#client.pTTL(key)]))
+      // A fill is begun only with the cache on, which needs the one server.
+      const single = this.#single as NonNullable<RedisConnection['single']>
+      const [value, pttl] = await this.#command(Promise.all([single.get(key), single.pTTL(key)]))
       json = value as string | null
       ttlMs = pttl as number
     } else {
@@ -156,7 +152,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async ping(): Promise<void> {
-    await this.#command(this.#client.ping())
+    await this.#command(this.#connection.ping())
   }
 
   /** The client cache's hits and invalidations so far; undefined with the cache off. */
@@ -189,7 +185,7 @@ export class RedisSessionStore implements SessionStore {
 
   async close(): Promise<void> {
     this.#cache?.close()
-    if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy())
+    await this.#connection.close()
   }
 }
 
@@ -197,4 +193,17 @@ export class RedisSessionStore implements SessionStore {
 function trackingIsOn(info: unknown): boolean {
   const flags = info instanceof Map ? info.get('flags') : (info as { flags?: unknown } | null)?.flags
   return Array.isArray(flags) && flags.some((f) => String(f) === 'on')
+}
+
+/**
+ * Why the client cache cannot run on this topology, or undefined when it can. Its exactness rests
+ * on one connection whose server tracks every key we read (see session-cache.ts). On Sentinel the
+ * promoted replica never saw our reads, so it sends no invalidation for sessions cached from the
+ * old primary; on a cluster each primary tracks only its own slots and a slot that moves (or fails
+ * over) goes silent the same way. Turned off rather than made nearly right.
+ */
+export function clientCacheOff(mode: RedisConnection['mode']): string | undefined {
+  return mode === 'single'
+    ? undefined
+    : `session.redis.client_cache is off with mode ${mode}: a failover or slot move would leave cached sessions no server invalidates; every download reads Redis`
 }

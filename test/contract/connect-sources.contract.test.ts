@@ -3,6 +3,7 @@
 // with the client cache off and on.
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { singleRedis } from '../../src/redis/connection.js'
 import { MemorySessionStore } from '../../src/session/memory-store.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import type { SessionStore } from '../../src/session/session-store.js'
@@ -53,8 +54,7 @@ for (const clientCache of [false, true]) {
   t.test(`connect source over Redis, client cache ${clientCache ? 'on' : 'off'}`, async (t) => {
     const redis = await startRedis()
     const store = new RedisSessionStore({
-      url: redis.url,
-      password: undefined,
+      ...singleRedis(redis.url),
       keyPrefix: 'sess:',
       connectTimeoutMs: 500,
       commandTimeoutMs: 300,

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { singleRedis } from '../../src/redis/connection.js'
 import { PhpFilesStorage } from '../../src/session/sources/php/php-files-storage.js'
 import { PhpRedisStorage } from '../../src/session/sources/php/php-redis-storage.js'
 import type { PhpSessionStorage } from '../../src/session/sources/php/php-session-storage.js'
@@ -81,8 +82,7 @@ for (const serializeHandler of HANDLERS) {
   t.test(`php source, phpredis, serialize_handler ${serializeHandler}`, async (t) => {
     const redis = await startRedis()
     const storage = new PhpRedisStorage({
-      url: redis.url,
-      password: undefined,
+      ...singleRedis(redis.url),
       keyPrefix: 'PHPREDIS_SESSION:',
       connectTimeoutMs: 500,
       commandTimeoutMs: 300,

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { singleRedis } from '../../src/redis/connection.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import { SessionCookieVerifier } from '../../src/session/signed-cookie.js'
 import { rawGet } from '../harness/http.js'
@@ -52,8 +53,7 @@ metrics:
 
 // A session of alice's, written as the main app would, and her signed cookie.
 const writer = new RedisSessionStore({
-  url: redis.url,
-  password: undefined,
+  ...singleRedis(redis.url),
   keyPrefix: 'sess:',
   connectTimeoutMs: 1000,
   commandTimeoutMs: 1000,

@@ -12,7 +12,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src')
 /** Lowest first. A unit is a top-level file or folder of src/. */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'problems.ts', 'deep-freeze.ts', 'log-destination.ts', 'log-pretty.ts', 'duration.ts'],
-  ['paths', 'acl', 'delivery', 'logger.ts'],
+  ['paths', 'acl', 'delivery', 'logger.ts', 'redis'],
   ['credentials', 'browser'],
   ['config'],
   ['session', 'login'],

@@ -66,11 +66,8 @@ export function createSessionSource(session: GatewayConfig['session'], deps: Sou
               maxBytes,
             })
           : new PhpRedisStorage({
-              url: session.redis.url,
-              password: session.redis.password,
+              ...session.redis,
               keyPrefix: php.keyPrefix,
-              connectTimeoutMs: session.redis.connectTimeoutMs,
-              commandTimeoutMs: session.redis.commandTimeoutMs,
               maxBytes,
               ...(deps.onStoreError ? { onError: deps.onStoreError } : {}),
             })

@@ -8,43 +8,35 @@
 // bytes and shift every length the decoder checks. Same fail-closed rules as the connect store
 // (redis-store.ts): our own command timer, no offline queue, reconnection in the background.
 // No client cache: every download is one GET (its cost is in bench/NOTES.md).
-import { createClient, RESP_TYPES } from 'redis'
+import {
+  createRedisConnection,
+  type RedisBytes,
+  type RedisConnection,
+  type RedisConnectionSettings,
+} from '../../../redis/connection.js'
 import { withCommandTimeout } from '../../redis-timeout.js'
 import { StoreUnavailableError } from '../../session-store.js'
 import type { PhpSessionStorage, PhpStoredSession } from './php-session-storage.js'
 
-export interface PhpRedisOptions {
-  readonly url: string
-  readonly password: string | undefined
+export interface PhpRedisOptions extends RedisConnectionSettings {
   readonly keyPrefix: string
-  readonly connectTimeoutMs: number
   readonly commandTimeoutMs: number
   readonly maxBytes: number
   readonly onError?: (err: Error) => void
 }
 
 export class PhpRedisStorage implements PhpSessionStorage {
-  readonly #client
-  readonly #bytes
+  readonly #connection: RedisConnection
+  readonly #bytes: RedisBytes
   readonly #o: PhpRedisOptions
   readonly #connected: Promise<void>
 
   constructor(o: PhpRedisOptions) {
     this.#o = o
-    this.#client = createClient({
-      url: o.url,
-      ...(o.password ? { password: o.password } : {}),
-      commandOptions: { timeout: 0 },
-      socket: {
-        connectTimeout: o.connectTimeoutMs,
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
-      },
-      disableOfflineQueue: true,
-    })
-    this.#client.on('error', (err: Error) => o.onError?.(err))
-    this.#bytes = this.#client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+    this.#connection = createRedisConnection(o)
+    this.#bytes = this.#connection.bytes()
     // Connecting starts at once; until it succeeds every read fails closed (no offline queue).
-    this.#connected = this.#client.connect().then(
+    this.#connected = this.#connection.connect().then(
       () => undefined,
       (err: unknown) => {
         throw new StoreUnavailableError(err)
@@ -66,13 +58,11 @@ export class PhpRedisStorage implements PhpSessionStorage {
   }
 
   async ping(): Promise<void> {
-    await this.#command(this.#client.ping())
+    await this.#command(this.#connection.ping())
   }
 
   async close(): Promise<void> {
-    // A client still (re)connecting has nothing to flush: it is dropped at once.
-    if (this.#client.isReady) await this.#client.close().catch(() => this.#client.destroy())
-    else if (this.#client.isOpen) this.#client.destroy()
+    await this.#connection.close()
   }
 
   async #command<T>(command: Promise<T>): Promise<T> {
