@@ -13,8 +13,11 @@ const run = promisify(execFile)
 export const PHP_FIXTURES = join(projectRoot(), 'test/fixtures/apps/php')
 
 export interface PhpSessionIni {
-  readonly saveHandler: 'files' | 'redis'
-  /** A folder (files) or phpredis' `tcp://host:port?prefix=...` (redis). */
+  readonly saveHandler: 'files' | 'redis' | 'rediscluster'
+  /**
+   * A folder (files), phpredis' `tcp://host:port?prefix=...` (redis), or its
+   * `seed[]=host:port&seed[]=...` (rediscluster).
+   */
   readonly savePath: string
   readonly serializeHandler?: 'php' | 'php_serialize' | 'php_binary'
   readonly gcMaxLifetime?: number
