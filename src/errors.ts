@@ -77,6 +77,9 @@ export const GW_ERR_SESSION_NO_USER = code('GW_ERR_SESSION_NO_USER', 'Login requ
 // The session exists but its data is refused: hostile or broken (truncated, bad syntax, too large),
 // or holding a PHP object under `objects: refuse`. Why is in the decision line.
 export const GW_ERR_SESSION_UNREADABLE = code('GW_ERR_SESSION_UNREADABLE', 'Login required', 401)
+// The session names a user the app's own auth no longer accepts (Django's auth tables: the user
+// is gone, inactive, or changed password since the session began). Why is in the decision line.
+export const GW_ERR_SESSION_USER_REVOKED = code('GW_ERR_SESSION_USER_REVOKED', 'Login required', 401)
 
 // Access decisions.
 export const GW_ERR_DENIED = code('GW_ERR_DENIED', 'Forbidden', 403)

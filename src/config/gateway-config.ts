@@ -5,6 +5,7 @@ import type { LinkKeyRing } from '../credentials/links/link-keys.js'
 import type { ObjectRoot } from '../delivery/object-roots.js'
 import type { RedisMode, RedisNodeAddress } from '../redis/connection.js'
 import type { BrowserConfig } from './browser-config.js'
+import type { DjangoConfig } from './django-config.js'
 import type { MetricsConfig, OpsConfig } from './ops-config.js'
 import type { TrustProxy } from './trust-proxy.js'
 
@@ -86,16 +87,7 @@ export interface GatewayConfig {
       readonly groupsField: string
     }
     /** session.source django. Secret keys from the environment; empty unless django is the source. */
-    readonly django: {
-      readonly backend: 'signed_cookies'
-      readonly cookieName: string
-      /** SECRET_KEY first, then SECRET_KEY_FALLBACKS. */
-      readonly secretKeys: readonly string[]
-      readonly maxAgeSeconds: number
-      readonly legacySha1: boolean
-      readonly userField: string
-      readonly groupsField: string
-    }
+    readonly django: DjangoConfig
     readonly redis: {
       /** single: `url`; sentinel: the primary the sentinels in `nodes` name; cluster: seeds in `nodes`. */
       readonly mode: RedisMode
@@ -200,6 +192,11 @@ export function redactedConfig(config: GatewayConfig): object {
       django: {
         ...config.session.django,
         secretKeys: `[${config.session.django.secretKeys.length} redacted]`,
+        database: {
+          ...config.session.django.database,
+          url: config.session.django.database.url?.replace(/\/\/[^@/]*@/, '//[redacted]@'),
+          password: config.session.django.database.password ? '[redacted]' : undefined,
+        },
       },
       redis: {
         ...config.session.redis,

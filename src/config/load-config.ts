@@ -10,6 +10,7 @@ import { parseEdgeLinkKeys, parseLinkKeys } from '../credentials/links/link-keys
 import { deepFreeze } from '../deep-freeze.js'
 import { parseDuration } from '../duration.js'
 import { browserConfigFrom } from './browser-config.js'
+import { djangoConfigFrom, djangoProblems } from './django-config.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { metricsConfigFrom, opsConfigFrom } from './ops-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
@@ -84,6 +85,8 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   const flaskKeys = frameworkKeys('flask', 'GATEWAY_FLASK_SECRET_KEYS')
   const railsKeys = frameworkKeys('rails', 'GATEWAY_RAILS_SECRET_KEY_BASE')
   const djangoKeys = frameworkKeys('django', 'GATEWAY_DJANGO_SECRET_KEYS')
+  const djangoDatabasePassword =
+    sourceName === 'django' ? readSecretValue(env, 'GATEWAY_DJANGO_DATABASE_PASSWORD', envProblem) : undefined
   const redisUrl = env.GATEWAY_REDIS_URL || raw.session.redis.url
   const redisPassword = readSecretValue(env, 'GATEWAY_REDIS_PASSWORD', envProblem)
   const sentinelPassword = readSecretValue(env, 'GATEWAY_REDIS_SENTINEL_PASSWORD', envProblem)
@@ -160,15 +163,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
         userShape: session.rails.user_shape,
         groupsField: session.rails.groups_field,
       },
-      django: {
-        backend: session.django.backend,
-        cookieName: session.django.cookie_name,
-        secretKeys: djangoKeys,
-        maxAgeSeconds: session.django.max_age_s,
-        legacySha1: session.django.legacy_sha1,
-        userField: session.django.user_field,
-        groupsField: session.django.groups_field,
-      },
+      django: djangoConfigFrom(session.django, djangoKeys, djangoDatabasePassword),
       redis: {
         ...redis.topology,
         url: redisUrl,
@@ -238,8 +233,11 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   }
   const sourceProblem = sourceSettingsProblem(raw.session, source)
   if (sourceProblem) throw new ConfigError([sourceProblem])
-  const phpProblem = phpProblems(config, session.php, source)
-  if (phpProblem.length > 0) throw new ConfigError(phpProblem)
+  const settingsProblems = [
+    ...phpProblems(config, session.php, source),
+    ...(config.session.source === 'django' ? djangoProblems(session.django, source) : []),
+  ]
+  if (settingsProblems.length > 0) throw new ConfigError(settingsProblems)
   if (config.login.enabled && config.session.source !== 'connect') {
     // The built-in login writes connect-style sessions, which no other source would ever read.
     throw new ConfigError([

@@ -7,6 +7,7 @@
 import { DEFAULT_POLICY } from '../acl/index.js'
 import { DURATION_PATTERN } from '../duration.js'
 import { browserSchema } from './browser-config.js'
+import { djangoSchema } from './django-config.js'
 import { metricsSchema, opsSchema } from './ops-config.js'
 import { rootsSchema } from './roots-config.js'
 
@@ -136,21 +137,8 @@ export const gatewayConfigSchema = {
           },
           default: {},
         },
-        django: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            // db, cache and cached_db keep the session server-side: not read yet.
-            backend: { enum: ['signed_cookies'], default: 'signed_cookies' },
-            cookie_name: { type: 'string', pattern: COOKIE_NAME, default: 'sessionid' },
-            // SESSION_COOKIE_AGE: Django's default is two weeks.
-            max_age_s: { type: 'integer', minimum: 1, default: 14 * 24 * 3600 },
-            legacy_sha1: { type: 'boolean', default: false },
-            user_field: { type: 'string', pattern: FIELD_PATH, default: '_auth_user_id' },
-            groups_field: { type: 'string', pattern: FIELD_PATH, default: 'groups' },
-          },
-          default: {},
-        },
+        // Django's four session backends: config/django-config.ts.
+        django: djangoSchema,
         redis: {
           type: 'object',
           additionalProperties: false,

@@ -64,7 +64,7 @@ t.test('rails and django: defaults, and keys from a file', async (t) => {
   const django = parseConfig('/x.yaml', withSource('django'), {
     GATEWAY_DJANGO_SECRET_KEYS_FILE: join(dir, 'k'),
   })
-  t.same(django.session.django, {
+  t.match(django.session.django, {
     backend: 'signed_cookies',
     cookieName: 'sessionid',
     secretKeys: ['key-one', 'key-two'],
@@ -72,6 +72,9 @@ t.test('rails and django: defaults, and keys from a file', async (t) => {
     legacySha1: false,
     userField: '_auth_user_id',
     groupsField: 'groups',
+    answerCacheMs: 0,
+    auth: { enabled: false, groups: true, requireActive: true, verifySessionHash: true, userColumn: 'id' },
+    cache: { keyPrefix: '', version: 1, redisDb: 0 },
   })
 })
 
@@ -97,11 +100,47 @@ t.test('the built-in login with a framework source does not start', async (t) =>
   ])
 })
 
-t.test('unknown fields and a db backend are refused by the schema', async (t) => {
+t.test('django server-side backends: the database named, its password kept out of logs', async (t) => {
+  const keys = { GATEWAY_DJANGO_SECRET_KEYS: 'k' }
+  t.match(problemsOf(withSource('django', '  django:\n    backend: db'), keys), [
+    { field: 'session.django.database.name', message: /required/, line: 9 },
+    { field: 'session.django.database.user', message: /required/, line: 9 },
+  ])
   t.match(
-    problemsOf(withSource('django', '  django:\n    backend: db'), { GATEWAY_DJANGO_SECRET_KEYS: 'k' }),
-    [{ field: 'session.django.backend', message: /signed_cookies/ }],
+    problemsOf(withSource('django', '  django:\n    auth:\n      enabled: true'), keys),
+    [{ field: 'session.django.auth.enabled', message: /db, cache and cached_db/ }],
+    'the auth tables need a server-side backend',
   )
+  t.same(
+    problemsOf(withSource('django', '  django:\n    backend: cache\n    auth: { enabled: true }'), keys).map(
+      (p) => p.field,
+    ),
+    ['session.django.database.name', 'session.django.database.user'],
+    'cache with the auth tables needs the database too',
+  )
+  t.match(
+    problemsOf(withSource('django', '  django:\n    database: { user_table: "auth_user; DROP" }'), keys),
+    [{ field: 'session.django.database.user_table' }],
+    'table names are identifiers only',
+  )
+  const c = parseConfig(
+    '/x.yaml',
+    withSource(
+      'django',
+      '  django:\n    backend: cached_db\n    database: { url: "postgres://app:inline@db/app" }',
+    ),
+    { ...keys, GATEWAY_DJANGO_DATABASE_PASSWORD: 'pg-secret-value' },
+  )
+  t.equal(c.session.django.database.password, 'pg-secret-value')
+  const logged = JSON.stringify(redactedConfig(c))
+  t.notOk(logged.includes('pg-secret-value'), 'the password is not logged')
+  t.notOk(logged.includes('inline'), 'nor one in the URL')
+  const source = createSessionSource(c.session, { store: new MemorySessionStore() })
+  t.equal(source.name, 'django')
+  await source.close()
+})
+
+t.test('unknown fields are refused by the schema', async (t) => {
   t.match(
     problemsOf(withSource('rails', '  rails:\n    key_digests: [md5]'), {
       GATEWAY_RAILS_SECRET_KEY_BASE: 'k',

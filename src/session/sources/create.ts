@@ -7,7 +7,7 @@ import type { SessionStore } from '../session-store.js'
 import { SessionCookieVerifier } from '../signed-cookie.js'
 import { CallbackSessionSource } from './callback.js'
 import { ConnectSessionSource } from './connect.js'
-import { createDjangoSource } from './django.js'
+import { createDjangoSessionSource } from './django.js'
 import { createFlaskSource } from './flask.js'
 import { PhpFilesStorage } from './php/php-files-storage.js'
 import { PhpRedisStorage } from './php/php-redis-storage.js'
@@ -52,7 +52,10 @@ export function createSessionSource(session: GatewayConfig['session'], deps: Sou
     case 'rails':
       return createRailsSource(session.rails)
     case 'django':
-      return createDjangoSource(session.django)
+      return createDjangoSessionSource(session.django, {
+        redis: session.redis,
+        ...(deps.onStoreError ? { onStoreError: deps.onStoreError } : {}),
+      })
     case 'php': {
       const php = session.php
       const maxBytes = DEFAULT_DECODE_LIMITS.maxBytes
