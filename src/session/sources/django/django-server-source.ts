@@ -155,7 +155,7 @@ export class DjangoServerSource implements SessionSource {
     if (this.#o.backend !== 'db') {
       const cached = await (this.#o.cache as DjangoCacheStorage).read(sessionKey)
       if (cached === 'too-large') return unreadableBecause('too-large')
-      if (cached !== null) return pickledSession(cached)
+      if (cached !== null) return sessionFromDjangoCache(cached)
       // cached_db reads the table when the cache has no copy, as Django does.
       if (this.#o.backend === 'cache') return UNKNOWN
     }
@@ -168,7 +168,7 @@ export class DjangoServerSource implements SessionSource {
 }
 
 /** django-redis' value: the pickled session dict, read by the safe subset only. */
-function pickledSession(bytes: Uint8Array): SessionObject | NoIdentity {
+export function sessionFromDjangoCache(bytes: Uint8Array): SessionObject | NoIdentity {
   const decoded = unpickle(bytes)
   if (!decoded.ok) return unreadableBecause(decoded.reason)
   const value = decoded.value
