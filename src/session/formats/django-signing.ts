@@ -1,6 +1,6 @@
 // Django's signed values (django.core.signing.loads), and the two places sessions use them:
-// the `signed_cookies` backend's cookie, and the `session_data` that the db, cache and cached_db
-// backends keep (SessionBase.encode). Read the way Django 3.1 and later read them:
+// the `signed_cookies` backend's cookie, and the `session_data` that the db and cached_db backends
+// keep in django_session (SessionBase.encode; the cache keeps the dict itself, pickled). Read the way Django 3.1 and later read them:
 //
 //   <payload>:<timestamp>:<signature>   payload: base64url JSON, or '.' + base64url zlib(JSON)
 //                                       timestamp: base62 seconds (0-9A-Za-z)
@@ -204,9 +204,9 @@ export const DJANGO_SESSION_DATA_LIMITS = Object.freeze({
 })
 
 /**
- * `session_data` as the db, cache and cached_db backends store it (SessionBase.decode): signed
- * with the salt 'django.contrib.sessions.<SessionStore class>' and no max age; the store's own
- * expiry (expire_date, the cache TTL) says how long it lives.
+ * `session_data` as the db and cached_db backends store it in django_session (SessionBase.decode):
+ * signed with the salt 'django.contrib.sessions.<SessionStore class>' and no max age; the row's
+ * expire_date says how long it lives.
  */
 export class DjangoSessionData {
   readonly #signing: DjangoSigning
