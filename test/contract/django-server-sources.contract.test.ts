@@ -246,6 +246,23 @@ for (const engine of ENGINES) {
   })
 }
 
+t.test('answer_cache_ms: an answer kept at most that long, a refusal never', async (t) => {
+  const secret = newSecret()
+  const site = await startDjangoSite({ engine: 'db', secret, postgres })
+  t.teardown(() => site.stop())
+  const source = await build({ ...djangoConfig('db', site, [secret]), answerCacheMs: 1500 })
+  t.teardown(() => source.close())
+  const { cookie } = await site.login('ivan', ['finance'])
+  t.ok((await identify(source, header(cookie))).ok)
+  const kept = source.identify(header(cookie))
+  t.same(kept, { ok: true, identity: { user: 'ivan', groups: ['finance'] } }, 'answered with no read')
+  await site.call('/deactivate?user=ivan')
+  t.ok((await identify(source, header(cookie))).ok, 'within the bound, the kept answer')
+  await new Promise((r) => setTimeout(r, 1600))
+  t.match(await identify(source, header(cookie)), { ok: false, why: 'inactive' }, 'past it, the truth')
+  t.match(source.identify(header(cookie)), { pendingRead: true }, 'and the refusal is not kept')
+})
+
 t.test('a PostgreSQL outage is 503, never a 401 or someone', async (t) => {
   const secret = newSecret()
   const site = await startDjangoSite({ engine: 'db', secret, postgres })
