@@ -195,7 +195,8 @@ export async function checkServes(
  * the bare servers, which have no /healthz, with 404.
  */
 export async function waitHttp(port: number, proc: Pinned, isGateway: boolean): Promise<void> {
-  const deadline = Date.now() + 15_000
+  // Nine gateways and their servers start at once on one core: on a loaded machine 15 s was short.
+  const deadline = Date.now() + 40_000
   while (Date.now() < deadline) {
     if (proc.exited()) throw new Error(`${proc.name} exited during start (see its log)`)
     try {
@@ -207,5 +208,5 @@ export async function waitHttp(port: number, proc: Pinned, isGateway: boolean): 
     }
     await sleep(50)
   }
-  throw new Error(`${proc.name} did not start within 15 s`)
+  throw new Error(`${proc.name} did not start within 40 s`)
 }

@@ -15,6 +15,10 @@
 //   gateway-php-*   the same gateway reading PHP's native sessions (source php): the files
 //                   handler, and phpredis in the same Redis; 1 KiB only
 //   edge link       nginx alone checking an edge link with njs (edge-setup.ts); 1 KiB only
+//   gateway-django-* the same gateway reading Django's sessions: db (a django_session row on
+//                   PostgreSQL, then the auth user and groups: two queries), db-cached (the same
+//                   with answer_cache_ms 1000, the documented staleness bound), cache (django-redis'
+//                   pickled dict: one GET); 1 KiB only. PostgreSQL's own CPU is not counted.
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -24,7 +28,9 @@ import { RedisCredentialStore } from '../src/credentials/redis-credential-store.
 import { singleRedis } from '../src/redis/connection.js'
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
+import { startPostgres } from '../test/harness/postgres.js'
 import { startRedis } from '../test/harness/redis.js'
+import { DJANGO_BENCH_SECRET, djangoGatewayYaml, writeDjangoSession } from './django-setup.js'
 import { startEdgeSetup } from './edge-setup.js'
 import {
   BENCH_LINK_KEY,
@@ -97,6 +103,9 @@ const ROUND_ORDER = [
   'gateway token',
   'gateway-php-redis',
   'gateway-php-files',
+  'gateway-django-db',
+  'gateway-django-db-cached',
+  'gateway-django-cache',
   'node streaming',
 ]
 
@@ -116,7 +125,13 @@ export async function startSetups(
   stops.push(() => redis.stop())
   const phpSavePath = join(dir, 'php-sessions')
   // One Cookie header for every setup, as a browser on a site with both apps would send.
-  const cookie = `${await writeSession(redis.url, SECRET)}; ${await writePhpSession(redis.url, phpSavePath)}`
+  const postgres = await startPostgres({ cpuList: SERVER_CPU })
+  stops.push(() => postgres.stop())
+  const cookie = [
+    await writeSession(redis.url, SECRET),
+    await writePhpSession(redis.url, phpSavePath),
+    await writeDjangoSession(postgres, redis.url),
+  ].join('; ')
 
   const node = (name: string, script: string, args: string[], env?: NodeJS.ProcessEnv) => {
     const p = spawnPinned(
@@ -136,7 +151,11 @@ export async function startSetups(
   const streamPort = await freePort()
   const stream = node('stream', join(benchDir, 'node-stream.js'), [String(streamPort), filesRoot])
   const gateways: Gateway[] = []
-  const gatewayConfigs: [name: string, yaml: string, usesRedis: boolean][] = [
+  const djangoEnv = {
+    GATEWAY_DJANGO_SECRET_KEYS: DJANGO_BENCH_SECRET,
+    GATEWAY_DJANGO_DATABASE_PASSWORD: postgres.password,
+  }
+  const gatewayConfigs: [name: string, yaml: string, usesRedis: boolean, env?: NodeJS.ProcessEnv][] = [
     ['gateway-cache-off', gatewayYaml(filesRoot, redis.url, false), true],
     ['gateway-cache-on', gatewayYaml(filesRoot, redis.url, true), true],
     // The cache-on gateway with its Prometheus metrics on: their cost is the ratio to cache-on.
@@ -147,20 +166,26 @@ export async function startSetups(
     ],
     ['gateway-php-redis', phpGatewayYaml(filesRoot, redis.url, 'redis', phpSavePath), true],
     ['gateway-php-files', phpGatewayYaml(filesRoot, redis.url, 'files', phpSavePath), false],
+    ['gateway-django-db', djangoGatewayYaml(filesRoot, redis.url, 'db', postgres, 0), false, djangoEnv],
+    [
+      'gateway-django-db-cached',
+      djangoGatewayYaml(filesRoot, redis.url, 'db', postgres, 1000),
+      false,
+      djangoEnv,
+    ],
+    ['gateway-django-cache', djangoGatewayYaml(filesRoot, redis.url, 'cache', postgres, 0), true, djangoEnv],
   ]
-  for (const [name, yaml, usesRedis] of gatewayConfigs) {
+  for (const [name, yaml, usesRedis, env] of gatewayConfigs) {
     const port = await freePort()
     const config = join(dir, `${name}.yaml`)
     await writeFile(config, yaml)
     // BENCH_CPU_PROF=<dir>: each gateway writes a V8 CPU profile there when it stops.
     const prof = process.env.BENCH_CPU_PROF
     const script = join(root, 'dist/src/server.js')
-    const proc = node(
-      name,
-      prof ? '--cpu-prof' : script,
-      prof ? ['--cpu-prof-dir', prof, script] : [],
-      gatewayEnv(config, port, SECRET),
-    )
+    const proc = node(name, prof ? '--cpu-prof' : script, prof ? ['--cpu-prof-dir', prof, script] : [], {
+      ...gatewayEnv(config, port, SECRET),
+      ...env,
+    })
     gateways.push({ name, port, proc, usesRedis })
   }
   // The callback gateway's main app knows the bench session by the cookie value wrk sends.
@@ -240,7 +265,9 @@ export async function startSetups(
       usesRedis: g.usesRedis,
       // A session source's cost is the decision's, which 1 KiB measures; larger files only add
       // nginx's sending, the same for every source.
-      ...(g.name.startsWith('gateway-php') || g.name === 'gateway-metrics' ? { onlySizes: ['1 KiB'] } : {}),
+      ...(/^gateway-(php|django)/.test(g.name) || g.name === 'gateway-metrics'
+        ? { onlySizes: ['1 KiB'] }
+        : {}),
     })
   }
   const callbackNginx = await nginxFor(callbackPort)

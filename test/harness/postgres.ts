@@ -47,7 +47,7 @@ function asServerUser(command: string, args: string[]): [string, string[]] {
  * A throwaway PostgreSQL cluster (initdb) on a free loopback port, password authentication over
  * TCP, its own temp folder; stopped by PID. Register `t.teardown(() => server.stop())`.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: { cpuList?: string } = {}): Promise<PostgresServer> {
   const bin = await serverBin()
   const dir = await mkdtemp(join(tmpdir(), 'gw-pg-'))
   const data = join(dir, 'data')
@@ -96,7 +96,10 @@ export async function startPostgres(): Promise<PostgresServer> {
       '-c',
       'full_page_writes=off',
     ])
-    const started = spawnManaged(cmd, args, dir)
+    // Benchmarks pin servers to one core; the server's backends inherit it.
+    const started = opts.cpuList
+      ? spawnManaged('taskset', ['-c', opts.cpuList, cmd, ...args], dir)
+      : spawnManaged(cmd, args, dir)
     proc = started
     const deadline = Date.now() + 20_000
     for (;;) {
