@@ -186,9 +186,18 @@ export function djangoNeedsDatabase(backend: DjangoBackend, authEnabled: boolean
 }
 
 /** What the schema cannot say alone: the database named when it is needed. */
-export function djangoProblems(raw: RawDjango, source: YamlSource): ConfigProblem[] {
+export function djangoProblems(raw: RawDjango, redisMode: string, source: YamlSource): ConfigProblem[] {
   const at = (path: string[]) => source.lineOf(['session', 'django', ...path])
   const problems: ConfigProblem[] = []
+  // The cache backends' client (django-cache-storage.ts) speaks to one server, in django-redis'
+  // database: refused rather than pointed at the wrong node of a Sentinel group or a cluster.
+  if ((raw.backend === 'cache' || raw.backend === 'cached_db') && redisMode !== 'single')
+    problems.push({
+      file: source.file,
+      line: at(['backend']),
+      field: 'session.django.backend',
+      message: `backend ${raw.backend} reads one Redis server: session.redis.mode ${redisMode} is not supported for it yet`,
+    })
   if (raw.backend === 'signed_cookies' && raw.auth.enabled)
     problems.push({
       file: source.file,

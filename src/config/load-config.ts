@@ -235,7 +235,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
   if (sourceProblem) throw new ConfigError([sourceProblem])
   const settingsProblems = [
     ...phpProblems(config, session.php, source),
-    ...(config.session.source === 'django' ? djangoProblems(session.django, source) : []),
+    ...(config.session.source === 'django' ? djangoProblems(session.django, session.redis.mode, source) : []),
   ]
   if (settingsProblems.length > 0) throw new ConfigError(settingsProblems)
   if (config.login.enabled && config.session.source !== 'connect') {

@@ -119,6 +119,17 @@ t.test('django server-side backends: the database named, its password kept out o
     'cache with the auth tables needs the database too',
   )
   t.match(
+    problemsOf(
+      withSource(
+        'django',
+        '  redis:\n    mode: cluster\n    nodes: ["127.0.0.1:7000"]\n  django:\n    backend: cached_db\n    database: { url: "postgres://app@db/app" }',
+      ),
+      keys,
+    ),
+    [{ field: 'session.django.backend', message: /mode cluster is not supported/ }],
+    'the cache backends read one Redis server, not a cluster',
+  )
+  t.match(
     problemsOf(withSource('django', '  django:\n    database: { user_table: "auth_user; DROP" }'), keys),
     [{ field: 'session.django.database.user_table' }],
     'table names are identifiers only',
