@@ -31,6 +31,10 @@ import type { GatewayMetrics } from './ops/metrics.js'
 import { type SessionStore, StoreUnavailableError } from './session/session-store.js'
 import { SessionCookieVerifier } from './session/signed-cookie.js'
 import { createSessionSource } from './session/sources/create.js'
+import type { AttemptCounters } from './throttle/attempt-counters.js'
+import { createCounters } from './throttle/create-counters.js'
+import { CredentialThrottle } from './throttle/credential-throttle.js'
+import { LoginThrottle } from './throttle/login-throttle.js'
 
 export interface AppDeps {
   readonly store: SessionStore
@@ -48,6 +52,8 @@ export interface AppDeps {
   readonly verifier?: SessionCookieVerifier
   /** The operator's refusal page (preflight.ts reads it); the built-in one when absent. */
   readonly refusalPage?: RefusalPage
+  /** Where failed attempts are counted; by default what session.store implies, closed with the app. */
+  readonly counters?: AttemptCounters
 }
 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
@@ -126,6 +132,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   // deps.store is its creator's to close (server.ts); connections a source opens itself (the
   // callback's to the main app, PHP's Redis) close with the app.
   if (s.source !== 'connect') app.addHook('onClose', () => source.close())
+  const throttles = buildThrottles(app, config, deps)
   await app.register(downloadRoutes, {
     routePrefix: config.delivery.routePrefix,
     mode: config.delivery.mode,
@@ -134,6 +141,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     objectRoots: config.delivery.roots,
     acl: deps.acl,
     ...(deps.credentials ? { credentials: { store: deps.credentials, linkKeys: config.links.keys } } : {}),
+    ...(throttles ? { throttle: throttles.credentials } : {}),
     source,
     ...(b.loginRedirect
       ? {
@@ -177,7 +185,33 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
         returnParam: b.returnParam,
         returnRules: { routePrefix: config.delivery.routePrefix, allowedOrigins: b.allowedReturnOrigins },
       },
+      ...(throttles ? { throttle: throttles.login } : {}),
     })
   }
   return app
+}
+
+/** The login and credential throttles, over counters given or made here (and closed with the app). */
+function buildThrottles(app: FastifyInstance, config: GatewayConfig, deps: AppDeps) {
+  const limits = config.rateLimit
+  const used = (config.login.enabled && deps.users !== undefined) || deps.credentials !== undefined
+  if (!limits.enabled || !used) return undefined
+  let counters = deps.counters
+  if (counters === undefined) {
+    const r = config.session.redis
+    const own = createCounters(config.session.store, {
+      url: r.url,
+      password: r.password,
+      connectTimeoutMs: r.connectTimeoutMs,
+      commandTimeoutMs: r.commandTimeoutMs,
+      onError: (err) =>
+        deps.logger.error({ err: { message: err.message } }, 'rate limit store connection error'),
+    })
+    app.addHook('onClose', () => own.close())
+    counters = own
+  }
+  return {
+    login: new LoginThrottle(counters, limits.login),
+    credentials: new CredentialThrottle(counters, limits.credentials),
+  }
 }

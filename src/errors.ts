@@ -43,6 +43,13 @@ function code(
   return ErrorClass
 }
 
+/** `error` answered with `Retry-After: seconds` (when it depends on the moment, as a 429's does). */
+export function withRetryAfter<E extends GatewayError>(error: E, seconds: number): E {
+  // On the instance, over the class's shared headers.
+  Object.defineProperty(error, 'headers', { value: { ...error.headers, 'retry-after': String(seconds) } })
+  return error
+}
+
 /** `error` with its decision line's fields; returns it, for `return refusal(new X(), {...})`. */
 export function withFields<E extends GatewayError>(error: E, fields: DecisionFields): E {
   error.log = fields
@@ -106,6 +113,14 @@ export const GW_ERR_TOKEN_REVOKED = code('GW_ERR_TOKEN_REVOKED', 'Access token r
   'www-authenticate': 'Bearer error="invalid_token"',
 })
 export const GW_ERR_TOKEN_OUT_OF_SCOPE = code('GW_ERR_TOKEN_OUT_OF_SCOPE', "Outside the token's scope", 403)
+
+// Too many failed logins, or link and token values that did not verify (docs/security.md): the
+// reply's Retry-After says when the window ends; the line's detail says which limit.
+export const GW_ERR_RATE_LIMITED = code(
+  'GW_ERR_RATE_LIMITED',
+  'Too many failed attempts; try again later',
+  429,
+)
 
 // A logged-in user sharing a file: the rule under it does not allow sharing, or not for that long.
 export const GW_ERR_SHARE_NOT_ALLOWED = code(

@@ -4,6 +4,7 @@ import type { ResponsePolicy } from '../acl/index.js'
 import type { LinkKeyRing } from '../credentials/links/link-keys.js'
 import type { ObjectRoot } from '../delivery/object-roots.js'
 import type { RedisMode, RedisNodeAddress } from '../redis/connection.js'
+import type { RateLimits } from '../throttle/limits.js'
 import type { BrowserConfig } from './browser-config.js'
 import type { DjangoConfig } from './django-config.js'
 import type { MetricsConfig, OpsConfig } from './ops-config.js'
@@ -154,6 +155,8 @@ export interface GatewayConfig {
     readonly watch: boolean
     readonly defaults: PolicyDefaults
   }
+  /** Failed logins and unverifiable links and tokens allowed per window (docs/security.md). */
+  readonly rateLimit: RateLimits
   readonly ops: OpsConfig
   readonly metrics: MetricsConfig
   /** Browsers: the login redirect and the refusal page (docs/browsers.md). */

@@ -14,6 +14,7 @@ import { djangoConfigFrom, djangoProblems } from './django-config.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { metricsConfigFrom, opsConfigFrom } from './ops-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
+import { rateLimitsFrom } from './rate-limit-config.js'
 import { readRedisTopology } from './redis-topology.js'
 import { objectRootsFrom } from './roots-config.js'
 import { gatewayConfigSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js'
@@ -227,6 +228,7 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
         refusal: acl.defaults.refusal,
       },
     },
+    rateLimit: rateLimitsFrom(raw.rate_limit),
     ops: opsConfigFrom(raw.ops),
     metrics: metricsConfigFrom(raw.metrics),
     browser: browserConfigFrom(raw.browser, login.enabled, source, baseDir),

@@ -9,6 +9,7 @@ import { DURATION_PATTERN } from '../duration.js'
 import { browserSchema } from './browser-config.js'
 import { djangoSchema } from './django-config.js'
 import { metricsSchema, opsSchema } from './ops-config.js'
+import { rateLimitSchema } from './rate-limit-config.js'
 import { rootsSchema } from './roots-config.js'
 
 const policy = {
@@ -263,6 +264,7 @@ export const gatewayConfigSchema = {
         defaults: policy,
       },
     },
+    rate_limit: rateLimitSchema,
     ops: opsSchema,
     metrics: metricsSchema,
     browser: browserSchema,

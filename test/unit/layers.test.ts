@@ -13,7 +13,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src')
 const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'problems.ts', 'deep-freeze.ts', 'log-destination.ts', 'log-pretty.ts', 'duration.ts'],
   ['paths', 'acl', 'delivery', 'logger.ts', 'redis'],
-  ['credentials', 'browser'],
+  ['credentials', 'browser', 'throttle'],
   ['config'],
   ['session', 'login'],
   ['decision'],

@@ -17,11 +17,15 @@ import { chooseObjectRoot, type ObjectRoot } from '../../delivery/object-roots.j
 import { sendAccel } from '../../delivery/send-accel.js'
 import { sendDirect } from '../../delivery/send-direct.js'
 import { GW_ERR_METHOD, GW_ERR_NOT_FOUND, withFields } from '../../errors.js'
+import type { CredentialThrottle } from '../../throttle/credential-throttle.js'
 import { type DecisionWrite, recordDecision, startDecision } from '../decision-log.js'
 import { type LoginRedirectOptions, redirectToLogin, sendsToLogin } from '../login-redirect.js'
 import { refuse } from '../refuse.js'
+import { throttleCredential } from '../throttling.js'
 
 export interface DownloadRouteOptions extends DownloadDecisionOptions {
+  /** Counts link and token values that do not verify; never asked on a session download. */
+  readonly throttle?: CredentialThrottle
   readonly mode: 'x-accel' | 'direct'
   readonly internalPrefix: string
   /** Real path of the files root, for direct delivery. */
@@ -80,7 +84,9 @@ function handleDownload(
     const credentials = o.credentials
     if (credentials === undefined)
       throw new Error('unreachable: credentials are checked only when configured')
-    return finishWithCredential(begun, o, credentials).then((outcome) => answer(request, reply, o, outcome))
+    const decide = () => finishWithCredential(begun, o, credentials)
+    const deciding = o.throttle ? throttleCredential(request, o.throttle, begun, decide) : decide()
+    return deciding.then((outcome) => answer(request, reply, o, outcome))
   }
   if (!('pending' in begun)) return answer(request, reply, o, begun)
   const cached = o.source.readCached?.(begun.read, (identity) => {

@@ -24,8 +24,10 @@ import type { LoginUser } from '../../login/users-file.js'
 import { readPath, writePath } from '../../session/session-identity.js'
 import type { SessionStore } from '../../session/session-store.js'
 import { ttlSecondsFor } from '../../session/session-store.js'
+import type { LoginThrottle } from '../../throttle/login-throttle.js'
 import { recordDecision, startDecision } from '../decision-log.js'
 import { refuse } from '../refuse.js'
+import { admitLogin } from '../throttling.js'
 import { afterLogin, csrfCheck, type LoginFormOptions, registerLoginForm, wantsPage } from './login-form.js'
 
 export interface LoginRoutesOptions {
@@ -47,6 +49,8 @@ export interface LoginRoutesOptions {
   readonly groupsField: readonly string[]
   /** The form's return target: its field name and what it may be. */
   readonly browser: Pick<LoginFormOptions, 'returnParam' | 'returnRules'>
+  /** Failed logins per address and account (http/throttling.ts); none: not limited. */
+  readonly throttle?: LoginThrottle
 }
 
 // Verified against when the user name is unknown, so both failures take the same time.
@@ -113,11 +117,15 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
     ) {
       return refuse(request, reply, new GW_ERR_LOGIN_BAD_REQUEST())
     }
+    // Before the password is looked at: a throttled guess learns nothing, right or wrong.
+    const admission = await admitLogin(request, o.throttle, username)
+    if (admission.refusal) return refuse(request, reply, admission.refusal)
     const user = o.users.get(username)
     const matches = await verifyPassword(password, user?.hash ?? (decoyHash as NonNullable<typeof decoyHash>))
     if (!user || !matches) {
       return refuse(request, reply, withFields(new GW_ERR_LOGIN_FAILED(), { user: username }))
     }
+    await admission.succeeded()
     // A fresh id on every login: a session id planted before login is worth nothing after it.
     await request.session.regenerate()
     const session = request.session as unknown as Record<string, unknown>
