@@ -150,6 +150,14 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
   if (config.session.secretsGenerated && config.session.source === 'connect') {
     notes.push(() => log.warn('no GATEWAY_SESSION_SECRETS set: using a random secret for this process only'))
   }
+  if (config.rateLimit.enabled && config.delivery.mode === 'x-accel' && config.server.trustProxy === false) {
+    // Behind nginx every client would be counted as nginx's one address (docs/security.md).
+    notes.push(() =>
+      log.warn(
+        'rate limits count clients by address, and server.trust_proxy is false: behind nginx every client shares its address; list the proxy in server.trust_proxy',
+      ),
+    )
+  }
   if (config.delivery.mode === 'direct') {
     notes.push(() =>
       log.warn(
