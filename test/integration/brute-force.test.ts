@@ -296,3 +296,30 @@ async function redisKeys(): Promise<string[]> {
     await client.close()
   }
 }
+
+t.test('Redis not answering: logins fail closed, link guesses are refused as ever, uncounted', async (t) => {
+  redis.pause()
+  t.teardown(() => redis.resume())
+  const guess = await send(
+    0,
+    '127.0.0.40',
+    'GET',
+    `/download/public/hello.txt?gwl=k1.${random(60)}.${random(42)}A`,
+  )
+  t.match(guess, { status: 401, code: 'GW_ERR_LINK_BAD_SIGNATURE' }, 'a guess is still refused, not a 5xx')
+  const line = gateways[0]?.logs().findLast((l) => l.code === 'GW_ERR_LINK_BAD_SIGNATURE')
+  t.match(
+    line,
+    { detail: /not counted: rate limit counters unavailable/ },
+    'the line says it was not counted',
+  )
+  const loginAnswer = await login(0, '127.0.0.40', 'bob', 'pw-bob')
+  t.match(loginAnswer, { status: 503, code: 'GW_ERR_STORE_UNAVAILABLE' })
+  const refusal = gateways[0]?.logs().findLast((l) => l.code === 'GW_ERR_STORE_UNAVAILABLE')
+  t.match(
+    refusal,
+    { user: 'bob', detail: /rate limit counters unavailable/ },
+    'refused by the limiter, before the password',
+  )
+  redis.resume()
+})
