@@ -11,6 +11,7 @@ import { buildApp } from './app.js'
 import { type GatewayConfig, redactedConfig } from './config/gateway-config.js'
 import { loadConfig } from './config/load-config.js'
 import { formatProblem } from './config/problems.js'
+import { rateLimitWarning } from './config/rate-limit-config.js'
 import { createLogger, flushLogger, flushLoggerSync, resolveLogFormat, wantsColour } from './logger.js'
 import { publishedPasswordRefusal } from './login/published-password.js'
 import { EXAMPLE_USER_ID } from './login/users-file.js'
@@ -150,14 +151,8 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
   if (config.session.secretsGenerated && config.session.source === 'connect') {
     notes.push(() => log.warn('no GATEWAY_SESSION_SECRETS set: using a random secret for this process only'))
   }
-  if (config.rateLimit.enabled && config.delivery.mode === 'x-accel' && config.server.trustProxy === false) {
-    // Behind nginx every client would be counted as nginx's one address (docs/security.md).
-    notes.push(() =>
-      log.warn(
-        'rate limits count clients by address, and server.trust_proxy is false: behind nginx every client shares its address; list the proxy in server.trust_proxy',
-      ),
-    )
-  }
+  const rateLimitNote = rateLimitWarning(config)
+  if (rateLimitNote) notes.push(() => log.warn(rateLimitNote))
   if (config.delivery.mode === 'direct') {
     notes.push(() =>
       log.warn(

@@ -3,6 +3,7 @@
 // it in; the defaults live in the schema, as everywhere in the config.
 import { DURATION_PATTERN, parseDuration } from '../duration.js'
 import type { RateLimits } from '../throttle/limits.js'
+import type { GatewayConfig } from './gateway-config.js'
 
 const window = (fallback: string) => ({ type: 'string', pattern: DURATION_PATTERN, default: fallback })
 const failures = (fallback: number) => ({ type: 'integer', minimum: 1, default: fallback })
@@ -55,4 +56,16 @@ export function rateLimitsFrom(raw: any): RateLimits {
       perToken: raw.credentials.failures_per_token,
     },
   }
+}
+
+/**
+ * What to warn about at start: behind nginx (x-accel) with no trusted proxy, every client is
+ * counted as nginx's one address, so anyone's failures would throttle everyone.
+ */
+export function rateLimitWarning(
+  config: Pick<GatewayConfig, 'rateLimit' | 'delivery' | 'server'>,
+): string | undefined {
+  if (!config.rateLimit.enabled || config.delivery.mode !== 'x-accel' || config.server.trustProxy !== false)
+    return undefined
+  return 'rate limits count clients by address, and server.trust_proxy is false: behind nginx every client shares its address; list the proxy in server.trust_proxy'
 }

@@ -99,3 +99,17 @@ t.test('rate_limit.enabled: false counts nothing', async (t) => {
   for (let i = 0; i < 5; i++)
     t.equal((await login(app, 'alice', 'wrong', '127.0.0.1', '192.0.2.1')).statusCode, 401)
 })
+
+t.test('start-up warns when limits would count every client behind nginx as one', async (t) => {
+  const { rateLimitWarning } = await import('../../src/config/rate-limit-config.js')
+  const config = (mode: 'x-accel' | 'direct', trustProxy: boolean | string[], enabled = true) =>
+    ({
+      rateLimit: { enabled },
+      delivery: { mode },
+      server: { trustProxy },
+    }) as unknown as Parameters<typeof rateLimitWarning>[0]
+  t.match(rateLimitWarning(config('x-accel', false)), /server\.trust_proxy is false/)
+  t.equal(rateLimitWarning(config('x-accel', ['127.0.0.1'])), undefined, 'a trusted proxy')
+  t.equal(rateLimitWarning(config('direct', false)), undefined, 'no nginx in front')
+  t.equal(rateLimitWarning(config('x-accel', false, false)), undefined, 'limits off')
+})
