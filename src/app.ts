@@ -198,12 +198,10 @@ function buildThrottles(app: FastifyInstance, config: GatewayConfig, deps: AppDe
   if (!limits.enabled || !used) return undefined
   let counters = deps.counters
   if (counters === undefined) {
-    const r = config.session.redis
     const own = createCounters(config.session.store, {
-      url: r.url,
-      password: r.password,
-      connectTimeoutMs: r.connectTimeoutMs,
-      commandTimeoutMs: r.commandTimeoutMs,
+      ...config.session.redis,
+      // Its own keys (`gw:rl:`), not the sessions' prefix.
+      keyPrefix: undefined,
       onError: (err) =>
         deps.logger.error({ err: { message: err.message } }, 'rate limit store connection error'),
     })

@@ -1,18 +1,20 @@
-// Counters in Redis, shared by every gateway: the one module that talks to Redis for rate limits,
-// so the connection can come from elsewhere (a Sentinel or Cluster client) by changing only how
-// the client is made here. Every operation touches one key, so each lands in one Cluster slot.
-// A count is one Lua script (INCR, then PEXPIRE on the first count), which Redis runs atomically:
-// concurrent attempts on any number of gateways each get their own number, and a key never lives
-// without its expiry.
-import { createClient } from 'redis'
+// Counters in Redis, shared by every gateway. The connection is the one every Redis user of the
+// gateway makes (redis/connection.ts: one server, a Sentinel group's primary or a Cluster). Every
+// operation touches one key, so each lands in one Cluster slot. A count is one Lua script (INCR,
+// then PEXPIRE on the first count), which Redis runs atomically: concurrent attempts on any number
+// of gateways each get their own number, and a key never lives without its expiry.
+import { createHash } from 'node:crypto'
+import {
+  createRedisConnection,
+  type RedisCommands,
+  type RedisConnection,
+  type RedisConnectionSettings,
+} from '../redis/connection.js'
 import { type AttemptCount, type AttemptCounters, CountersUnavailableError } from './attempt-counters.js'
 
-export interface RedisCountersOptions {
-  readonly url: string
-  readonly password: string | undefined
-  readonly connectTimeoutMs: number
+export interface RedisCountersOptions extends RedisConnectionSettings {
   readonly commandTimeoutMs: number
-  /** Prepended to every key. */
+  /** Prepended to every key: `gw:rl:` by default. */
   readonly keyPrefix?: string
   readonly onError?: (err: Error) => void
 }
@@ -27,34 +29,31 @@ const REFUND = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
 return 0
 `
+// EVALSHA by digests computed here (SCRIPT LOAD would reach one node of a cluster only); EVAL when
+// the node answers NOSCRIPT.
+const SCRIPTS = new Map([HIT, REFUND].map((s) => [s, createHash('sha1').update(s).digest('hex')]))
 
 export class RedisCounters implements AttemptCounters {
-  readonly #client
+  readonly #connection: RedisConnection
+  readonly #client: RedisCommands
   readonly #prefix: string
   readonly #timeoutMs: number
   /** The first connection: commands made before it wait for it, within their own timeout. */
   #connecting: Promise<void> | undefined
+  #connected = false
 
   constructor(options: RedisCountersOptions) {
     this.#prefix = options.keyPrefix ?? 'gw:rl:'
     this.#timeoutMs = options.commandTimeoutMs
-    this.#client = createClient({
-      url: options.url,
-      ...(options.password ? { password: options.password } : {}),
-      commandOptions: { timeout: 0 },
-      socket: {
-        connectTimeout: options.connectTimeoutMs,
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
-      },
-      // An answer now or an error now, never a queue that grows while Redis is away.
-      disableOfflineQueue: true,
-    })
-    this.#client.on('error', (err: Error) => options.onError?.(err))
+    this.#connection = createRedisConnection(options)
+    this.#client = this.#connection.commands
   }
 
   connect(): Promise<void> {
-    this.#connecting ??= this.#client.connect().then(
-      () => undefined,
+    this.#connecting ??= this.#connection.connect().then(
+      () => {
+        this.#connected = true
+      },
       (err: unknown) => {
         throw new CountersUnavailableError(err)
       },
@@ -63,34 +62,41 @@ export class RedisCounters implements AttemptCounters {
   }
 
   async hit(key: string, windowMs: number): Promise<AttemptCount> {
-    const reply = await this.#command(() =>
-      this.#client.eval(HIT, { keys: [this.#prefix + key], arguments: [String(windowMs)] }),
-    )
+    const reply = await this.#command(() => this.#script(HIT, [this.#prefix + key], [String(windowMs)]))
     const [count, pttl] = reply as [number, number]
     return { count: Number(count), resetInMs: Math.max(Number(pttl), 0) }
   }
 
   async refund(key: string): Promise<void> {
-    await this.#command(() => this.#client.eval(REFUND, { keys: [this.#prefix + key] }))
+    await this.#command(() => this.#script(REFUND, [this.#prefix + key], []))
   }
 
   async mark(key: string, ttlMs: number): Promise<void> {
-    await this.#command(() => this.#client.set(this.#prefix + key, '1', { PX: ttlMs }))
+    await this.#command(() => this.#client.set(this.#prefix + key, '1', { EX: Math.ceil(ttlMs / 1000) }))
   }
 
   async marked(key: string): Promise<boolean> {
-    return Number(await this.#command(() => this.#client.exists(this.#prefix + key))) === 1
+    return (await this.#command(() => this.#client.get(this.#prefix + key))) !== null
   }
 
-  async close(): Promise<void> {
-    if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy())
+  close(): Promise<void> {
+    return this.#connection.close()
+  }
+
+  async #script(script: string, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.#client.evalSha(SCRIPTS.get(script) as string, { keys, arguments: args })
+    } catch (err) {
+      if (!String((err as Error).message).includes('NOSCRIPT')) throw err
+      return this.#client.eval(script, { keys, arguments: args })
+    }
   }
 
   // Our own timer: the client's command timeout was seen never to fire against a Redis that
   // stopped answering (see session/redis-timeout.ts).
   async #command<T>(command: () => Promise<T>): Promise<T> {
     const connecting = this.#connecting
-    const sent = connecting === undefined || this.#client.isReady ? command() : connecting.then(command)
+    const sent = connecting === undefined || this.#connected ? command() : connecting.then(command)
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)

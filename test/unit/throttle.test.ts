@@ -3,6 +3,7 @@
 // and per-token count, over the memory counters with a clock the test moves and over a real Redis
 // shared by two clients (two gateways).
 import t from 'tap'
+import { singleRedis } from '../../src/redis/connection.js'
 import { CountersUnavailableError } from '../../src/throttle/attempt-counters.js'
 import { clientNetwork } from '../../src/throttle/client-network.js'
 import { CredentialThrottle } from '../../src/throttle/credential-throttle.js'
@@ -119,7 +120,7 @@ t.test('credentials: wrong secrets for one token id from many addresses', async 
 t.test('Redis counters: one count across two clients, its window, refunds, marks', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
-  const options = { url: redis.url, password: undefined, connectTimeoutMs: 1000, commandTimeoutMs: 1000 }
+  const options = { ...singleRedis(redis.url), connectTimeoutMs: 1000, commandTimeoutMs: 1000 }
   const a = new RedisCounters(options)
   const b = new RedisCounters(options)
   t.teardown(async () => {
