@@ -25,6 +25,7 @@ import { downloadRoutes } from './http/routes/download.js'
 import { loginRoutes } from './http/routes/login.js'
 import { probeRoutes } from './http/routes/probes.js'
 import { shareRoutes } from './http/routes/share.js'
+import { stopKeepalive } from './http/stop-keepalive.js'
 import type { LoginUser } from './login/users-file.js'
 import { Canary } from './ops/canary.js'
 import type { GatewayMetrics } from './ops/metrics.js'
@@ -75,6 +76,10 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
         : [...config.server.trustProxy],
     // Bodies are only ever login forms.
     bodyLimit: 16 * 1024,
+    // A request that reaches a closing gateway on a connection nginx kept open is answered as
+    // usual (with `Connection: close`), not with a 503 nginx would pass on to the client: a stop
+    // or a rolling restart fails no request (http/stop-keepalive.ts).
+    return503OnClosing: false,
     // Router-level failures (a malformed URL, bad UTF-8) still get our JSON refusal and a log line.
     frameworkErrors: (error, request, reply) => {
       refuse(request, reply, withFields(new GW_ERR_BAD_PATH(error.code), { detail: error.code }))
@@ -92,6 +97,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   await app.register(decisionLog, { logger: deps.logger, onDecision: deps.metrics?.countDecision })
   await app.register(accelGuard)
   await app.register(refusalPages, { page: deps.refusalPage ?? DEFAULT_REFUSAL_PAGE })
+  await app.register(stopKeepalive)
   await app.register(fastifyFormbody)
 
   app.setErrorHandler((error: Error, request, reply) => {

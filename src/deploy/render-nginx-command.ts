@@ -28,16 +28,18 @@ const EDGE_MODULE = 'nginx/njs/edge-link.js'
 
 export const RENDER_NGINX_USAGE = `usage:
   download-gateway render-nginx --server-name <names> [--config <gateway.yaml>]
-      [--files-root <dir>] [--internal-prefix <name>] [--upstream <address>] [--listen <address>]
+      [--files-root <dir>] [--internal-prefix <name>] [--gateway <address> ...] [--listen <address>]
       [--tls-cert <file> --tls-key <file> [--redirect-listen <address> | --no-redirect]]
       [--edge-links-keys <file> [--edge-links-module <file>]]
       [--template <file>] [--nginx <binary> | --no-check]
   Prints the nginx download server rendered from ${TEMPLATE} (only its own
   placeholders are replaced; nginx's variables stay) and checks it with nginx -t where nginx is
   installed. --config takes the files root, the internal prefix and the gateway's address from the
-  gateway's config; flags given override it. Defaults: --internal-prefix _protected, --upstream
-  127.0.0.1:3000, --listen 80, or 443 ssl with --tls-cert, which also adds a server on
-  --redirect-listen (default 80) that redirects plain HTTP to HTTPS.
+  gateway's config; flags given override it. --gateway once per gateway (an address and nginx
+  server parameters, e.g. '10.0.0.7:3000 max_fails=2'; --upstream is its older name); nginx
+  retries a download on the next one when a gateway cannot be reached. Defaults: --internal-prefix
+  _protected, --gateway 127.0.0.1:3000, --listen 80, or 443 ssl with --tls-cert, which also adds a
+  server on --redirect-listen (default 80) that redirects plain HTTP to HTTPS.
   --edge-links-keys turns edge links on: nginx checks them itself with njs (the module must be
   loaded in nginx.conf: load_module modules/ngx_http_js_module.so), with the keys in that JSON
   file; --edge-links-module is the check's njs file (default: ${EDGE_MODULE} beside the template).
@@ -48,7 +50,8 @@ const OPTIONS = {
   config: { type: 'string' },
   'files-root': { type: 'string' },
   'internal-prefix': { type: 'string' },
-  upstream: { type: 'string' },
+  gateway: { type: 'string', multiple: true },
+  upstream: { type: 'string', multiple: true },
   listen: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -63,7 +66,11 @@ const OPTIONS = {
 } as const satisfies ParseArgsConfig['options']
 
 type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof OPTIONS)[K]['type'] extends 'boolean'
+      ? boolean
+      : string
 }
 
 export interface RenderNginxRequest {
@@ -132,10 +139,11 @@ export function parseRenderNginxArgs(
   let listen = values.listen ?? (tls ? '443 ssl' : '80')
   // `--listen 443` with a certificate can only mean TLS on 443.
   if (tls && !listen.trim().split(/ +/).includes('ssl')) listen = `${listen.trim()} ssl`
+  const gateways = [...(values.gateway ?? []), ...(values.upstream ?? [])]
   const site: NginxSite = {
     listen,
     serverName,
-    upstream: values.upstream ?? fromConfig?.upstream ?? '127.0.0.1:3000',
+    gateways: gateways.length > 0 ? gateways : [fromConfig?.upstream ?? '127.0.0.1:3000'],
     filesRoot,
     internalPrefix: values['internal-prefix'] ?? fromConfig?.internalPrefix ?? '_protected',
     ...(edgeKeys === undefined

@@ -76,8 +76,11 @@ export interface NginxSite {
   readonly listen: string
   /** `server_name` parameters: one or more host names. */
   readonly serverName: string
-  /** The upstream `server` parameters: `127.0.0.1:3000`, `unix:/run/gw.sock`, `gateway:3000 resolve`. */
-  readonly upstream: string
+  /**
+   * One entry per gateway, each the parameters of an upstream `server`: `127.0.0.1:3000`,
+   * `unix:/run/gw.sock`, `10.0.0.7:3000 max_fails=2`, `gateway:3000 resolve`.
+   */
+  readonly gateways: readonly string[]
   /** The folder nginx serves under the internal prefix: the gateway's delivery.files_root. */
   readonly filesRoot: string
   /** The gateway's delivery.internal_prefix, without slashes. */
@@ -115,7 +118,14 @@ export function siteProblems(site: NginxSite): string[] {
     }
   }
   wordsOf('--listen', site.listen)
-  wordsOf('--upstream', site.upstream)
+  if (site.gateways.length === 0) problems.push('give at least one --gateway')
+  const seen = new Set<string>()
+  for (const gateway of site.gateways) {
+    wordsOf('--gateway', gateway)
+    const address = words(gateway)[0] as string
+    if (seen.has(address)) problems.push(`--gateway ${address} is given twice`)
+    seen.add(address)
+  }
   if (site.serverName.trim() === '') problems.push('--server-name is empty')
   else {
     for (const name of words(site.serverName)) {
@@ -144,6 +154,14 @@ export function siteProblems(site: NginxSite): string[] {
 }
 
 /**
+ * The upstream block's `server` directives, one line each; the template's line gives the first its
+ * indent, the others copy it.
+ */
+export function upstreamServers(gateways: readonly string[]): string {
+  return gateways.map((g) => `server ${words(g).join(' ')};`).join('\n    ')
+}
+
+/**
  * The template rendered for `site`; throws with every problem when siteProblems finds any.
  * `edgeSnippet` is nginx/edge-links.conf, needed when the site has edge links.
  */
@@ -154,7 +172,7 @@ export function renderNginxSite(template: string, site: NginxSite, edgeSnippet =
   let out = renderTemplate(template, {
     DOWNLOAD_LISTEN: words(site.listen).join(' '),
     DOWNLOAD_SERVER_NAME: serverName,
-    GATEWAY_UPSTREAM: words(site.upstream).join(' '),
+    GATEWAY_SERVERS: upstreamServers(site.gateways),
     FILES_ROOT: site.filesRoot.replace(/\/+$/, ''),
     INTERNAL_PREFIX: site.internalPrefix,
   })

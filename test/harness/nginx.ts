@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findNjsModule } from '../../src/deploy/nginx-check.js'
-import { renderTemplate, withEdgeLinks } from '../../src/deploy/render-nginx.js'
+import { renderTemplate, upstreamServers, withEdgeLinks } from '../../src/deploy/render-nginx.js'
 import { freePort, startOnFreePort } from './ports.js'
 import { sleep, spawnManaged } from './process.js'
 
@@ -30,8 +30,10 @@ export const EDGE_LINKS_SNIPPET_PATH = join(projectRoot(), 'nginx/edge-links.con
 export const EDGE_LINK_MODULE_PATH = join(projectRoot(), 'nginx/njs/edge-link.js')
 
 export interface NginxOptions {
-  /** Loopback port of the gateway (or a stand-in) that nginx proxies to. */
-  gatewayPort: number
+  /** Loopback port of the gateway (or a stand-in) that nginx proxies to, or of several gateways. */
+  gatewayPort: number | readonly number[]
+  /** nginx `server` parameters for every gateway (`fail_timeout=2s`); default none. */
+  gatewayParameters?: string
   /** Directory holding the files, served under the internal prefix. */
   filesRoot: string
   /** Default `_protected`. */
@@ -180,11 +182,18 @@ async function startOnce(opts: NginxOptions): Promise<NginxServer> {
     }
   }
 
+  const gatewayPorts = typeof opts.gatewayPort === 'number' ? [opts.gatewayPort] : [...opts.gatewayPort]
   const render = async () => {
     const vars = {
       DOWNLOAD_LISTEN: `127.0.0.1:${port}${opts.tls ? ' ssl' : ''}`,
       DOWNLOAD_SERVER_NAME: opts.serverName ?? 'localhost',
-      GATEWAY_UPSTREAM: `127.0.0.1:${opts.gatewayPort}`,
+      GATEWAY_SERVERS: upstreamServers(
+        gatewayPorts.map(
+          (p) => `127.0.0.1:${p}${opts.gatewayParameters ? ` ${opts.gatewayParameters}` : ''}`,
+        ),
+      ),
+      // What templates before the list of gateways took (benchmarks render older builds).
+      GATEWAY_UPSTREAM: `127.0.0.1:${gatewayPorts[0]}`,
       FILES_ROOT: opts.filesRoot.replace(/\/+$/, ''),
       INTERNAL_PREFIX: opts.internalPrefix ?? DEFAULT_INTERNAL_PREFIX,
     }

@@ -26,7 +26,7 @@ t.test('deployment: compose gives nginx every template variable, and filters env
   const filter = new RegExp(env.NGINX_ENVSUBST_FILTER as string)
   for (const name of variables) t.ok(filter.test(name), `${name} passes the filter`)
   t.notOk(filter.test('host'), 'nginx variables do not')
-  t.equal(env.GATEWAY_UPSTREAM, 'gateway:3000 resolve')
+  t.equal(env.GATEWAY_SERVERS, 'server gateway:3000 resolve;')
 })
 
 /** The directives named `name` anywhere in `tree`. */

@@ -41,7 +41,7 @@ t.test('lintNginxConfig passes the template as the harness renders it', async (t
   const vars = {
     DOWNLOAD_LISTEN: '127.0.0.1:8080',
     DOWNLOAD_SERVER_NAME: 'download.example.test',
-    GATEWAY_UPSTREAM: '127.0.0.1:3000',
+    GATEWAY_SERVERS: 'server 127.0.0.1:3000;',
     FILES_ROOT: '/srv/files',
     INTERNAL_PREFIX: '_protected',
   }

@@ -55,7 +55,7 @@ execFileSync('openssl', [
 const PLAIN: NginxSite = {
   listen: '80',
   serverName: 'download.example.test',
-  upstream: '127.0.0.1:3000',
+  gateways: ['127.0.0.1:3000'],
   filesRoot: '/srv/files',
   internalPrefix: '_protected',
 }
@@ -97,7 +97,17 @@ t.test('the real nginx accepts the rendered configs (nginx -t)', async (t) => {
     ['plain HTTP', PLAIN],
     ['TLS with the HTTP redirect', TLS],
     ['TLS without it', { ...TLS, tls: { cert, key, redirectListen: null } }],
-    ['a unix socket upstream and IPv6', { ...PLAIN, listen: '[::]:8080', upstream: 'unix:/run/gw/gw.sock' }],
+    [
+      'a unix socket upstream and IPv6',
+      { ...PLAIN, listen: '[::]:8080', gateways: ['unix:/run/gw/gw.sock'] },
+    ],
+    [
+      'three gateways with server parameters',
+      {
+        ...PLAIN,
+        gateways: ['10.0.0.7:3000', '10.0.0.8:3000 max_fails=2 fail_timeout=5s', '[fd00::9]:3000'],
+      },
+    ],
   ] as const) {
     const check = checkWithNginx(nginx, renderNginxSite(template, site))
     t.ok(check.ok, `${what}: ${check.output}`)
@@ -144,8 +154,10 @@ t.test('values that could end a directive, open a block or read a variable are r
     [{ serverName: 'a.test; return 200' }, /--server-name/],
     [{ serverName: 'a.test{' }, /--server-name/],
     [{ serverName: '$host' }, /--server-name/],
-    [{ upstream: '127.0.0.1:3000;\n}' }, /--upstream/],
-    [{ upstream: '"quoted"' }, /--upstream/],
+    [{ gateways: ['127.0.0.1:3000;\n}'] }, /--gateway/],
+    [{ gateways: ['127.0.0.1:3001', '"quoted"'] }, /--gateway/],
+    [{ gateways: [] }, /at least one --gateway/],
+    [{ gateways: ['127.0.0.1:3001', '127.0.0.1:3001 backup'] }, /--gateway 127\.0\.0\.1:3001 is given twice/],
     [{ filesRoot: 'relative/files' }, /--files-root must be an absolute path/],
     [{ filesRoot: '/srv/my files' }, /--files-root/],
     [{ filesRoot: '/srv/$uri' }, /--files-root/],
@@ -255,9 +267,9 @@ t.test('render-nginx --config takes the files root, prefix and address from the 
   if (!parsed.ok || parsed.help) return
   t.equal(parsed.request.site.filesRoot, '/srv/files')
   t.equal(parsed.request.site.internalPrefix, '_protected')
-  t.equal(
-    parsed.request.site.upstream,
-    '127.0.0.1:3000',
+  t.same(
+    parsed.request.site.gateways,
+    ['127.0.0.1:3000'],
     'the gateway listens on every address: nginx dials loopback',
   )
   const overridden = parseRenderNginxArgs([
@@ -268,7 +280,7 @@ t.test('render-nginx --config takes the files root, prefix and address from the 
     '--upstream',
     'unix:/run/gw.sock',
   ])
-  t.ok(overridden.ok && !overridden.help && overridden.request.site.upstream === 'unix:/run/gw.sock')
+  t.ok(overridden.ok && !overridden.help && overridden.request.site.gateways[0] === 'unix:/run/gw.sock')
   const direct = run(['--server-name', 'x.test', '--config', 'config/gateway.yaml'])
   t.equal(direct.code, EXIT_USAGE)
   t.match(direct.err, /delivery\.mode is direct; nginx delivers files only in x-accel mode/)
@@ -384,4 +396,44 @@ t.test('edge links: off by default, and on with --edge-links-keys, accepted by n
     '/x.js',
   ])
   t.equal(lone.code, EXIT_USAGE)
+})
+
+t.test('render-nginx --gateway, once per gateway: one server line each, retries bounded', async (t) => {
+  const parsed = parseRenderNginxArgs([
+    '--server-name',
+    'x.test',
+    '--files-root',
+    '/srv/files',
+    '--gateway',
+    '10.0.0.7:3000',
+    '--gateway',
+    '10.0.0.8:3000 max_fails=2',
+    '--upstream',
+    'unix:/run/gw.sock',
+  ])
+  t.ok(parsed.ok && !parsed.help)
+  if (!parsed.ok || parsed.help) return
+  t.same(parsed.request.site.gateways, ['10.0.0.7:3000', '10.0.0.8:3000 max_fails=2', 'unix:/run/gw.sock'])
+  const out = renderNginxSite(template, parsed.request.site)
+  const upstream = out.slice(
+    out.indexOf('upstream gateway {'),
+    out.indexOf('}', out.indexOf('upstream gateway {')),
+  )
+  t.same(
+    [...upstream.matchAll(/^ {4}server (.*);$/gm)].map((m) => m[1]),
+    ['10.0.0.7:3000', '10.0.0.8:3000 max_fails=2', 'unix:/run/gw.sock'],
+  )
+  t.match(out, /^ {4}keepalive \d+;$/m)
+  // GET and HEAD go to the next gateway on a connection error; POST only when never sent.
+  t.match(out, /^ {4}proxy_next_upstream error timeout;$/m)
+  t.notMatch(out, /^\s*proxy_next_upstream [^;]*non_idempotent/m)
+  t.match(out, /^ {4}proxy_next_upstream_tries [1-9];$/m)
+  const nextTimeout = Number(/^ {4}proxy_next_upstream_timeout (\d+)s;$/m.exec(out)?.[1])
+  const readTimeouts = [...out.matchAll(/proxy_read_timeout (\d+)s;/g)].map((m) => Number(m[1]))
+  t.ok(nextTimeout > 0, 'retries are bounded in time')
+  t.ok(
+    readTimeouts.every((read) => read > nextTimeout),
+    'a gateway that received the request and went silent is never retried',
+  )
+  t.ok(checkWithNginx(nginx, out).ok, 'nginx -t accepts three gateways')
 })
