@@ -3,6 +3,7 @@
 // Any start-up failure ends in one line on stderr and exit code 2 or 1 (startup-failure.ts says
 // which); every exit the gateway makes writes the buffered log lines first.
 import type { AddressInfo } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import { isatty } from 'node:tty'
 import type { Logger } from 'pino'
 import { AclHolder } from './acl/index.js'
@@ -94,6 +95,8 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
   }
 
   let store: SessionStore
+  // Settles once the session store is connected or has failed to (never rejects).
+  let storeConnected: Promise<unknown> = Promise.resolve()
   // Only the connect source (and the built-in login, which needs it) reads this store; other sources
   // open their own, so a Redis connection here would be one nobody uses.
   if (config.session.store === 'redis' && config.session.source === 'connect') {
@@ -107,6 +110,7 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
       () => undefined,
       (err: Error) => err,
     )
+    storeConnected = connected
     notes.push(
       () =>
         void connected.then((err) =>
@@ -221,6 +225,14 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
       log.error({ err: { message: err.message } }, 'metrics listener error'),
     ))
   if (metricsServer) log.info({ host: config.metrics.host, port: metricsServer.port }, 'metrics listening')
+  // nginx sends a gateway requests as soon as its port takes connections (it knows no readiness):
+  // a restarted one that listened before its stores were connected answered link downloads 503.
+  // So it listens once they are, or after the connect timeout at the latest (a Redis that is down
+  // at start still gets the gateway listening, answering 503 until it is back).
+  await Promise.race([
+    Promise.all([storeConnected, credentials.ready]),
+    delay(config.session.redis.connectTimeoutMs, undefined, { ref: false }),
+  ])
   try {
     await app.listen({ host: config.server.host, port: config.server.port })
   } catch (err) {
