@@ -32,7 +32,16 @@ export const refusalPages = fp<{ page: RefusalPage | null }>(
   { name: 'gateway-refusal-pages' },
 )
 
-export function refuse(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
+/**
+ * `page`: what a browser gets instead of the refusal page, where the page it came from can say
+ * better (a failed form login shows the form again, with the reason on it).
+ */
+export function refuse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: GatewayError,
+  page?: string,
+): FastifyReply {
   const fields = error.log
   recordDecision(
     request,
@@ -48,14 +57,16 @@ export function refuse(request: FastifyRequest, reply: FastifyReply, error: Gate
         },
   )
   const status = error.statusCode ?? 500
-  const page = request.server.refusalPage
-  if (page && prefersHtml(request.headers.accept)) {
+  const refusalPage = request.server.refusalPage
+  if (refusalPage && prefersHtml(request.headers.accept)) {
     reply.code(status).headers(PAGE_HEADERS).header('vary', 'Accept')
     if (error.headers) reply.headers(error.headers)
-    return reply.send(page.render(refusalValues(status, error.code, error.message, request.id)))
+    return reply.send(
+      page ?? refusalPage.render(refusalValues(status, error.code, error.message, request.id)),
+    )
   }
   reply.code(status).headers(REFUSAL_HEADERS)
-  if (page) reply.header('vary', 'Accept')
+  if (refusalPage) reply.header('vary', 'Accept')
   if (error.headers) reply.headers(error.headers)
   return reply.send(refusalBody(status, error))
 }

@@ -146,6 +146,30 @@ t.test('GET /login: the form, with a CSRF cookie and token and the checked next'
   t.match(decisions().at(-1), { code: 'GW_LOGIN_FORM', status: 200 })
 })
 
+t.test('a wrong password in the form shows the form again, with the reason and the same next', async (t) => {
+  const { cookie, token } = await formPage()
+  const res = await post(
+    `username=alice&password=wrong&next=%2Fdownload%2Fhome%2Falice%2Fown.txt&_csrf=${encodeURIComponent(token)}`,
+    { origin: 'http://files.example', cookie },
+  )
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['content-type'], 'text/html; charset=utf-8')
+  t.equal(res.headers['set-cookie'], undefined, 'no session')
+  t.match(res.body, /role="alert">Wrong user name or password\.</)
+  t.match(res.body, /<form method="post" action="\/login">/)
+  t.match(res.body, /name="next" value="\/download\/home\/alice\/own.txt"/)
+  t.match(res.body, new RegExp(`name="_csrf" value="${token}"`), 'the same token: the form still posts')
+  t.match(decisions().at(-1), { code: 'GW_ERR_LOGIN_FAILED', status: 401, user: 'alice' })
+  const api = await app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { 'content-type': 'application/json' },
+    payload: { username: 'alice', password: 'wrong' },
+  })
+  t.equal(api.statusCode, 401)
+  t.match(JSON.parse(api.body), { code: 'GW_ERR_LOGIN_FAILED' }, 'an API client keeps its JSON')
+})
+
 t.test(
   'a browser form post without the right token is refused, with it the login goes to next',
   async (t) => {

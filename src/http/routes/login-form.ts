@@ -86,6 +86,27 @@ export function wantsPage(request: FastifyRequest): boolean {
   return !isJson(request) && prefersHtml(request.headers.accept)
 }
 
+/**
+ * The form again after a failed form login, with `notice` on it and the same return target; only
+ * for a browser's form post that carried the CSRF cookie (undefined otherwise: the refusal page).
+ */
+export function formAgain(
+  request: FastifyRequest,
+  body: Record<string, unknown>,
+  o: LoginFormOptions,
+  notice: string,
+): string | undefined {
+  const cookie = request.cookies[csrfCookieName(request)]
+  if (!wantsPage(request) || !isCsrfCookieValue(cookie)) return undefined
+  const returnTo = returnTargetOf(body, o)
+  return renderLoginPage({
+    csrfToken: csrfToken(csrfKey(o.sign), cookie),
+    returnParam: o.returnParam,
+    returnTo,
+    notice,
+  })
+}
+
 export function registerLoginForm(app: FastifyInstance, o: LoginFormOptions): void {
   // A post after the form's login may redirect to an allowed origin: browsers check form-action on
   // that redirect too.

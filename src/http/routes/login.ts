@@ -28,7 +28,14 @@ import type { LoginThrottle } from '../../throttle/login-throttle.js'
 import { recordDecision, startDecision } from '../decision-log.js'
 import { refuse } from '../refuse.js'
 import { admitLogin } from '../throttling.js'
-import { afterLogin, csrfCheck, type LoginFormOptions, registerLoginForm, wantsPage } from './login-form.js'
+import {
+  afterLogin,
+  csrfCheck,
+  formAgain,
+  type LoginFormOptions,
+  registerLoginForm,
+  wantsPage,
+} from './login-form.js'
 
 export interface LoginRoutesOptions {
   readonly users: ReadonlyMap<string, LoginUser>
@@ -123,7 +130,8 @@ export async function loginRoutes(app: FastifyInstance, o: LoginRoutesOptions): 
     const user = o.users.get(username)
     const matches = await verifyPassword(password, user?.hash ?? (decoyHash as NonNullable<typeof decoyHash>))
     if (!user || !matches) {
-      return refuse(request, reply, withFields(new GW_ERR_LOGIN_FAILED(), { user: username }))
+      const again = formAgain(request, body, form, 'Wrong user name or password.')
+      return refuse(request, reply, withFields(new GW_ERR_LOGIN_FAILED(), { user: username }), again)
     }
     await admission.succeeded()
     // A fresh id on every login: a session id planted before login is worth nothing after it.
