@@ -55,19 +55,3 @@ export async function startEdgeSetup(
     query: link.value.url.slice(link.value.url.indexOf('?')),
   }
 }
-
-/** The edge link target line, from the per-round ratios to nginx static. */
-export function edgeTargetText(r: {
-  median: number
-  min: number
-  max: number
-  roundsWithErrors: number
-}): string {
-  const verdict =
-    r.roundsWithErrors > 0
-      ? `MISSED (${r.roundsWithErrors} rounds with errors)`
-      : r.median >= EDGE_TARGET
-        ? 'met'
-        : 'MISSED'
-  return `  ${EDGE_SETUP.padEnd(18)} ${'1 KiB req/s vs nginx static'.padEnd(32)} ${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}] (target >= ${EDGE_TARGET}) ${verdict}\n`
-}
