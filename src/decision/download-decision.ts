@@ -151,11 +151,29 @@ export async function finishWithRead(
     identity = await o.source.read(p.read)
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err
-    // Fail closed: without the store we cannot know who this is, so nobody gets a file.
-    const error = withFields(new GW_ERR_STORE_UNAVAILABLE(), { path: p.canonical.path, detail: err.message })
-    return { allow: false, error }
+    return storeUnavailable(p, err)
   }
   return finishDownloadDecision(p.canonical, identity, o)
+}
+
+/**
+ * Finishes the decision with what the source's read answered by callback (readByCallback): the
+ * same outcomes as finishWithRead. Throws only on a bug (an Error other than StoreUnavailableError).
+ */
+export function finishWithAnswer(
+  p: PendingDecision,
+  answered: IdentityResult | Error,
+  o: DownloadDecisionOptions,
+): DownloadOutcome {
+  if (!(answered instanceof Error)) return finishDownloadDecision(p.canonical, answered, o)
+  if (answered instanceof StoreUnavailableError) return storeUnavailable(p, answered)
+  throw answered
+}
+
+/** Fail closed: without the store we cannot know who this is, so nobody gets a file. */
+function storeUnavailable(p: PendingDecision, err: StoreUnavailableError): DownloadOutcome {
+  const error = withFields(new GW_ERR_STORE_UNAVAILABLE(), { path: p.canonical.path, detail: err.message })
+  return { allow: false, error }
 }
 
 function pathRefusal(reason: PathRefusal): DownloadOutcome {

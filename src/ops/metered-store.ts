@@ -1,6 +1,7 @@
 // A session store that times its reads and pings for the metrics. Wrapped around the real store
 // only when metrics are on, so a gateway without them pays nothing. Answers from memory
-// (getCached) pass straight through: the cache counts its own hits.
+// (getCached) pass straight through: the cache counts its own hits. Reads by callback
+// (getByCallback) are timed like get().
 import type { SessionData, SessionStore } from '../session/session-store.js'
 import type { GatewayMetrics } from './metrics.js'
 
@@ -31,5 +32,14 @@ export function meteredStore(store: SessionStore, metrics: GatewayMetrics): Sess
   }
   const getCached = store.getCached
   if (getCached !== undefined) metered.getCached = getCached.bind(store)
+  const getByCallback = store.getByCallback
+  if (getByCallback !== undefined)
+    metered.getByCallback = (id, answer) => {
+      const started = performance.now()
+      getByCallback.call(store, id, (data) => {
+        metrics.observeStore('get', (performance.now() - started) / 1000, data instanceof Error)
+        answer(data)
+      })
+    }
   return metered
 }

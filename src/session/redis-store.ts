@@ -3,6 +3,8 @@
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { createRedisConnection, type RedisCommands, type RedisConnection } from '../redis/connection.js'
+import { CommandDeadlines } from './command-deadlines.js'
+import { DecodedSessions, sessionFromJson } from './decoded-sessions.js'
 import { withCommandTimeout } from './redis-timeout.js'
 import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
@@ -20,6 +22,9 @@ export type RedisStoreOptions = GatewayConfig['session']['redis'] & {
 /** Most sessions kept in memory; the oldest entry goes first when it is full. */
 export const CLIENT_CACHE_MAX_ENTRIES = 10_000
 
+/** Distinct session texts kept decoded for the download path's reads (see DecodedSessions). */
+export const DECODED_MAX_ENTRIES = 1_000
+
 export class RedisSessionStore implements SessionStore {
   readonly #connection: RedisConnection
   readonly #client: RedisCommands
@@ -28,10 +33,13 @@ export class RedisSessionStore implements SessionStore {
   readonly #prefix: string
   readonly #timeoutMs: number
   readonly #cache: SessionCache | undefined
+  readonly #deadlines: CommandDeadlines
+  readonly #decoded = new DecodedSessions(DECODED_MAX_ENTRIES)
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix
     this.#timeoutMs = options.commandTimeoutMs
+    this.#deadlines = new CommandDeadlines(options.commandTimeoutMs)
     // See clientCacheOff(): exact only over one connection to one server.
     const cacheOn = options.clientCache && clientCacheOff(options.mode) === undefined
     this.#connection = createRedisConnection({
@@ -118,16 +126,32 @@ export class RedisSessionStore implements SessionStore {
     } else {
       json = (await this.#command(this.#client.get(key))) as string | null
     }
-    if (json === null) return null
-    let data: SessionData
-    try {
-      const parsed = JSON.parse(json) as unknown
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null
-      data = parsed as SessionData
-    } catch {
-      return null // not a session we can read: treated as no session
+    const data = sessionFromJson(json)
+    return fill && cache && data !== null ? cache.endFill(fill, deepFreeze(data), ttlMs) : data
+  }
+
+  /**
+   * See SessionStore.getByCallback: the download path's read. Without the client cache, one GET
+   * whose answer is handled in node-redis' own promise reaction, timed by the shared deadlines
+   * instead of a timer per read; the answer comes exactly once, whichever of the two is first.
+   */
+  getByCallback(sessionId: string, answer: (data: SessionData | null | Error) => void): void {
+    if (this.#cache !== undefined) {
+      // A miss fills the cache, guarded against invalidations in flight: get() does that.
+      this.get(sessionId).then(answer, answer)
+      return
     }
-    return fill && cache ? cache.endFill(fill, deepFreeze(data), ttlMs) : data
+    const deadline = this.#deadlines.watch(() =>
+      answer(new StoreUnavailableError(new Error(`no answer within ${this.#timeoutMs} ms`))),
+    )
+    this.#client.get(this.#prefix + sessionId).then(
+      (json) => {
+        if (this.#deadlines.settle(deadline)) answer(this.#decoded.decode(json))
+      },
+      (err: unknown) => {
+        if (this.#deadlines.settle(deadline)) answer(new StoreUnavailableError(err))
+      },
+    )
   }
 
   async set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void> {

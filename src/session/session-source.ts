@@ -41,6 +41,13 @@ export interface SessionSource {
    * False: call read(). `answer` must not throw.
    */
   readCached?(pending: PendingRead, answer: (result: IdentityResult | undefined) => void): boolean
+  /**
+   * Optional: read() by callback, for sources whose store can answer that way (the download path
+   * then needs no promise of its own). True: `answer` is called exactly once, later, with the
+   * result, StoreUnavailableError (fail closed) or another Error (a bug). False: call read().
+   * `answer` must not throw.
+   */
+  readByCallback?(pending: PendingRead, answer: (result: IdentityResult | Error) => void): boolean
   /** Resolves when the source can answer, rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>
   close(): Promise<void>

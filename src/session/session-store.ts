@@ -15,6 +15,13 @@ export interface SessionStore {
    * False: call get(). `answer` must not throw.
    */
   getCached?(sessionId: string, answer: (data: SessionData | undefined) => void): boolean
+  /**
+   * Optional: get() by callback, for the download path's one read, where a chain of promises
+   * costs more than the read's own work. `answer` is called exactly once and never synchronously:
+   * with the session, null if there is none, StoreUnavailableError when the store cannot say (fail
+   * closed), any other Error on a bug. The session may be shared and frozen: never change it.
+   */
+  getByCallback?(sessionId: string, answer: (data: SessionData | null | Error) => void): void
   set(sessionId: string, data: SessionData, ttlSeconds: number): Promise<void>
   destroy(sessionId: string): Promise<void>
   /** Resolves when the store can answer, rejects with StoreUnavailableError otherwise. */

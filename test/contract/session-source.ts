@@ -52,6 +52,23 @@ export async function identify(
     })
     if (cached !== undefined) return cached
   }
+  // Then as the download route asks: by callback where the source offers it, else read().
+  if (source.readByCallback) {
+    let returned = false
+    let early = false
+    const answered = await new Promise<IdentityResult | Error | undefined>((resolve) => {
+      const taken = source.readByCallback?.(first, (result) => {
+        early = !returned
+        resolve(result)
+      })
+      returned = true
+      if (!taken) resolve(undefined)
+    })
+    // The route returns to Fastify before the answer: an answer from inside the call breaks that.
+    if (early) throw new Error('readByCallback answered synchronously')
+    if (answered instanceof Error) throw answered
+    if (answered !== undefined) return answered
+  }
   return source.read(first)
 }
 

@@ -173,6 +173,15 @@ export async function startChaosGateway(o: {
       if (fromMemory) cachedReads++
       return fromMemory
     },
+    getByCallback(sessionId, answer) {
+      // The download path's read by callback: the same failures as get(), answered by callback
+      // (a synchronous throw stays one, as a bug in the store would be).
+      const mode = current.getStore()?.store ?? 'ok'
+      if (mode === 'ok') return inner.getByCallback(sessionId, AsyncResource.bind(answer))
+      store
+        .get(sessionId)
+        .then(answer, (err: unknown) => answer(err instanceof Error ? err : new Error(String(err))))
+    },
     set: (id, data, ttl) => inner.set(id, data, ttl),
     destroy: (id) => inner.destroy(id),
     ping: () => inner.ping(),

@@ -52,6 +52,15 @@ export class ConnectSessionSource implements SessionSource {
     )
   }
 
+  readByCallback(pending: PendingRead, answer: (result: IdentityResult | Error) => void): boolean {
+    const getByCallback = this.#store.getByCallback
+    if (getByCallback === undefined) return false
+    getByCallback.call(this.#store, (pending as StoreRead).sessionId, (stored) =>
+      answer(stored instanceof Error ? stored : identityFromStored(stored, this.#resolver)),
+    )
+    return true
+  }
+
   ping(): Promise<void> {
     return this.#store.ping()
   }
