@@ -14,6 +14,10 @@
 //                   of the token's record, then the ACL as for a session
 //   gateway-php-*   the same gateway reading PHP's native sessions (source php): the files
 //                   handler, and phpredis in the same Redis; 1 KiB only
+//   gateway-flask, -rails, -django-signed  the same files and rules, the session in the framework's own
+//                   signed or encrypted cookie (framework-sessions.ts); 1 KiB only
+//   gateway 403, gateway 404-hidden  the cache-on gateway refusing: a folder of a group the bench
+//                   user is not in, and a hidden one (refusal: 404); 1 KiB only
 //   edge link       nginx alone checking an edge link with njs (edge-setup.ts); 1 KiB only
 //   gateway-django-* the same gateway reading Django's sessions: db (a django_session row on
 //                   PostgreSQL, then the auth user and groups: two queries), db-cached (the same
@@ -22,19 +26,17 @@
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { issueLink, issueToken } from '../src/credentials/issue.js'
-import { parseLinkKeys } from '../src/credentials/links/link-keys.js'
-import { RedisCredentialStore } from '../src/credentials/redis-credential-store.js'
-import { singleRedis } from '../src/redis/connection.js'
 import { type NginxServer, projectRoot, startNginx } from '../test/harness/nginx.js'
 import { freePort } from '../test/harness/ports.js'
 import { startPostgres } from '../test/harness/postgres.js'
 import { startRedis } from '../test/harness/redis.js'
 import { DJANGO_BENCH_SECRET, djangoGatewayYaml, writeDjangoSession } from './django-setup.js'
 import { startEdgeSetup } from './edge-setup.js'
+import { benchCredentials, staticServer } from './extra-setups.js'
+import { djangoGateway, flaskGateway, railsGateway } from './framework-sessions.js'
 import {
-  BENCH_LINK_KEY,
   callbackGatewayYaml,
+  checkRefuses,
   checkServes,
   gatewayEnv,
   gatewayYaml,
@@ -70,6 +72,10 @@ export interface Setup {
   readonly query?: string
   /** Request headers instead of the browser's cookies (`Authorization: Bearer ...`). */
   readonly headers?: readonly string[]
+  /** The browser's cookies for this setup, when its session is in a cookie of its own. */
+  readonly cookie?: string
+  /** The file asked for instead of the size's (a refusal's path); its answer's status. */
+  readonly refusal?: { readonly path: string; readonly status: number }
 }
 
 export interface Gateway {
@@ -106,8 +112,19 @@ const ROUND_ORDER = [
   'gateway-django-db',
   'gateway-django-db-cached',
   'gateway-django-cache',
+  'gateway-flask',
+  'gateway-rails',
+  'gateway-django-signed',
+  'gateway 403',
+  'gateway 404-hidden',
   'node streaming',
 ]
+
+/** Paths of bench/acl-rules.ts the bench user may not have: a group's folder, a hidden folder. */
+const REFUSALS = [
+  { name: 'gateway 403', path: 'customers/c3/report.pdf', status: 403 },
+  { name: 'gateway 404-hidden', path: 'customers/c0/secret/plan.pdf', status: 404 },
+] as const
 
 /**
  * Starts every setup over the files in `filesRoot` (the SIZES already written) and checks that
@@ -155,6 +172,8 @@ export async function startSetups(
     GATEWAY_DJANGO_SECRET_KEYS: DJANGO_BENCH_SECRET,
     GATEWAY_DJANGO_DATABASE_PASSWORD: postgres.password,
   }
+  const frameworks = [flaskGateway(filesRoot), railsGateway(filesRoot), djangoGateway(filesRoot)]
+  const frameworkCookies = new Map(frameworks.map((f) => [f.name, `theme=dark; ${f.cookie}; _ga=GA1.2.3456`]))
   const gatewayConfigs: [name: string, yaml: string, usesRedis: boolean, env?: NodeJS.ProcessEnv][] = [
     ['gateway-cache-off', gatewayYaml(filesRoot, redis.url, false), true],
     ['gateway-cache-on', gatewayYaml(filesRoot, redis.url, true), true],
@@ -174,6 +193,7 @@ export async function startSetups(
       djangoEnv,
     ],
     ['gateway-django-cache', djangoGatewayYaml(filesRoot, redis.url, 'cache', postgres, 0), true, djangoEnv],
+    ...frameworks.map((f) => [f.name, f.yaml, false, f.env] as [string, string, boolean, NodeJS.ProcessEnv]),
   ]
   for (const [name, yaml, usesRedis, env] of gatewayConfigs) {
     const port = await freePort()
@@ -265,9 +285,10 @@ export async function startSetups(
       usesRedis: g.usesRedis,
       // A session source's cost is the decision's, which 1 KiB measures; larger files only add
       // nginx's sending, the same for every source.
-      ...(/^gateway-(php|django)/.test(g.name) || g.name === 'gateway-metrics'
+      ...(/^gateway-(php|django)/.test(g.name) || g.name === 'gateway-metrics' || frameworkCookies.has(g.name)
         ? { onlySizes: ['1 KiB'] }
         : {}),
+      ...(frameworkCookies.has(g.name) ? { cookie: frameworkCookies.get(g.name) } : {}),
     })
   }
   const callbackNginx = await nginxFor(callbackPort)
@@ -287,52 +308,23 @@ export async function startSetups(
     { ...cacheOff, name: 'gateway token', headers: [`Authorization: Bearer ${credentials.token}`] },
   )
   setups.push(await startEdgeSetup(dir, filesRoot, barePort, stops))
+  const cacheOn = setups.find((s) => s.name === 'gateway-cache-on') as Setup
+  for (const r of REFUSALS)
+    setups.push({
+      ...cacheOn,
+      name: r.name,
+      onlySizes: ['1 KiB'],
+      refusal: { path: r.path, status: r.status },
+    })
   const roundOrder = [...setups].sort((a, b) => ROUND_ORDER.indexOf(a.name) - ROUND_ORDER.indexOf(b.name))
 
   // Every setup must answer the real bytes before anything is timed.
   for (const s of setups) {
     const headers = Object.fromEntries((s.headers ?? []).map((h) => h.split(': ', 2) as [string, string]))
-    const url = s.base + SIZES[0].file + (s.query ?? '')
-    await checkServes(s.name, url, s.headers || s.query ? undefined : cookie, SIZES[0].bytes, headers)
+    const url = s.base + (s.refusal?.path ?? SIZES[0].file) + (s.query ?? '')
+    const sent = s.headers || s.query ? undefined : (s.cookie ?? cookie)
+    if (s.refusal) await checkRefuses(s.name, url, sent, s.refusal.status)
+    else await checkServes(s.name, url, sent, SIZES[0].bytes, headers)
   }
   return { setups, roundOrder, gateways, redisPid: redis.pid, cookie }
-}
-
-/** A folder link for the bench files and a token for the session's user, in the bench Redis. */
-async function benchCredentials(redisUrl: string): Promise<{ query: string; token: string }> {
-  const keys = parseLinkKeys(BENCH_LINK_KEY)
-  if (!keys.ok || keys.ring === null) throw new Error('bench link key')
-  const link = issueLink({ path: '/bench/', ttl: '1d', issuer: 'bench' }, keys.ring, {
-    maxTtlSeconds: 86_400,
-    routePrefix: '/download/',
-  })
-  const token = issueToken({ user: 'bench-user', groups: ['staff', 'bench'], ttl: '1d' })
-  if (!link.ok || !token.ok) throw new Error('bench credentials')
-  const store = new RedisCredentialStore({
-    ...singleRedis(redisUrl),
-    connectTimeoutMs: 2000,
-    commandTimeoutMs: 2000,
-  })
-  await store.connect()
-  try {
-    await store.putToken(token.value.record)
-  } finally {
-    await store.close()
-  }
-  return { query: `?gwl=${link.value.token}`, token: token.value.token }
-}
-
-function staticServer(port: number, filesRoot: string): string {
-  return `    server {
-        listen 127.0.0.1:${port};
-        # The same file cache as the download template's internal location, so the baseline is
-        # not handicapped by an open per request that the gateway's setup does not pay.
-        location /static/ {
-            alias ${filesRoot}/;
-            sendfile on;
-            tcp_nopush on;
-            open_file_cache max=1000 inactive=20s;
-            open_file_cache_valid 1s;
-        }
-    }`
 }

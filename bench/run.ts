@@ -40,19 +40,23 @@ async function main(): Promise<void> {
     const filesRoot = join(dir, 'files')
     await mkdir(join(filesRoot, 'bench'), { recursive: true })
     for (const s of SIZES) await writeSized(join(filesRoot, s.file), s.bytes)
-    const reporter = await writeReporter(dir)
     const { setups, roundOrder, gateways, redisPid, cookie } = await startSetups(dir, filesRoot, stops)
+    // One wrk reporter per kind of answer: the file, or the refusal a setup measures.
+    const reporters = new Map<number | undefined, string>()
+    for (const status of new Set(setups.map((s) => s.refusal?.status)))
+      reporters.set(status, await writeReporter(dir, status))
+    const reporterOf = (s: Setup) => reporters.get(s.refusal?.status) as string
 
     const idleStart = new Map(gateways.map((g) => [g.name, rssKiB(g.proc.pid)]))
     const measuredAt = (size: Size) => (s: Setup) => !s.onlySizes || s.onlySizes.includes(size.label)
     if (START_WARMUP_SECONDS > 0)
       for (const s of setups.filter(measuredAt(SIZES[0])))
         await runWrk({
-          url: s.base + SIZES[0].file + (s.query ?? ''),
+          url: s.base + (s.refusal?.path ?? SIZES[0].file) + (s.query ?? ''),
           connections: SIZES[0].connections,
           seconds: START_WARMUP_SECONDS,
           ...requestOf(s, cookie),
-          reporter,
+          reporter: reporterOf(s),
           cpu: LOAD_CPU,
         })
     const cells: Cell[] = []
@@ -66,14 +70,14 @@ async function main(): Promise<void> {
       }
       const run = (s: Setup, seconds: number) =>
         runWrk({
-          url: s.base + size.file + (s.query ?? ''),
+          url: s.base + (s.refusal?.path ?? size.file) + (s.query ?? ''),
           connections: size.connections,
           seconds,
           // Every setup gets the same request, the browser's Cookie header included: the download
           // host sees the site's cookies whether or not it reads them. Link and token setups
           // stand for scripts and recipients of a link, which send their credential instead.
           ...requestOf(s, cookie),
-          reporter,
+          reporter: reporterOf(s),
           cpu: LOAD_CPU,
         })
       const sized = setups.filter(measuredAt(size))
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
 
 function requestOf(s: Setup, cookie: string): { cookie: string | undefined; headers?: readonly string[] } {
   if (s.query || s.headers) return { cookie: undefined, ...(s.headers ? { headers: s.headers } : {}) }
-  return { cookie }
+  return { cookie: s.cookie ?? cookie }
 }
 
 await main()

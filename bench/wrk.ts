@@ -25,10 +25,34 @@ done = function(summary, latency, requests)
 end
 `
 
-/** Writes the reporter script into `dir`; pass its path to runWrk. */
-export async function writeReporter(dir: string): Promise<string> {
-  const file = join(dir, 'report.lua')
-  await writeFile(file, REPORTER)
+// For a refusal measured on purpose: its status is the expected answer, any other one an error.
+// Counted per response in Lua, which costs wrk's own core only, and only in these runs.
+const refusalReporter = (status: number) => `
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) unexpected = 0 end
+function response(status, headers, body)
+  if status ~= ${status} then unexpected = unexpected + 1 end
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local u = 0
+  for _, t in ipairs(threads) do u = u + t:get("unexpected") end
+  io.write(string.format(
+    '\\nWRK-JSON {"requests":%d,"bytes":%d,"us":%d,"p50":%d,"p99":%d,"errors":%d}\\n',
+    summary.requests, summary.bytes, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    u + e.connect + e.read + e.write + e.timeout))
+end
+`
+
+/**
+ * Writes the reporter script into `dir`; pass its path to runWrk. With `refusalStatus`, that
+ * status counts as the answer and every other one as an error (2xx included).
+ */
+export async function writeReporter(dir: string, refusalStatus?: number): Promise<string> {
+  const file = join(dir, refusalStatus === undefined ? 'report.lua' : `report-${refusalStatus}.lua`)
+  await writeFile(file, refusalStatus === undefined ? REPORTER : refusalReporter(refusalStatus))
   return file
 }
 
