@@ -31,7 +31,8 @@ export function tableText(cells: readonly Cell[]): string {
   for (const c of cells) {
     const st = cells.find((x) => x.size === c.size && x.setup === 'nginx static') as Cell
     const bare = cells.find((x) => x.size === c.size && x.setup === 'bare handler') as Cell
-    const r = (a: number, b: number) => (a / b).toFixed(2)
+    // A 256 MiB round may see no CPU tick of the bare handler at all: no ratio then.
+    const r = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-')
     const both = (f: (x: Cell) => number) => `${r(f(c), f(st))}|${r(f(c), f(bare))}`
     rows.push([
       c.size,
