@@ -8,13 +8,24 @@
 // backslash or control character, valid UTF-8). nginx's own normalised $uri must then name the very
 // same file, and so must the link: anything else is refused, nothing is re-interpreted.
 //
-// Refusals answer with the gateway's JSON body and reason codes, so a client cannot tell which of
-// the two refused it. The keys come from `js_preload_object edge_link_keys from <file>`: read by
+// The check is one `js_set` variable, $edge_link_verdict, read by the edge location's `if`s: `ok`, or
+// the status to refuse with (the body in $edge_link_body). The file then goes out from that same
+// location, with no js_content handler and no internal redirect: each costs nginx microseconds per
+// download (bench/NOTES.md). Refusals answer with the gateway's JSON body and reason codes, so a
+// client cannot tell which of the two refused it. The keys come from `js_preload_object edge_link_keys from <file>`: read by
 // the master when the configuration is loaded, so rotation is "edit the file, reload nginx".
 const crypto = require('crypto')
 
 const PREFIX = '/edge/'
 const TOKEN = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{1,8192})\.([A-Za-z0-9_-]{43})$/
+// The common request in one match: a path of plain names (no `%`, nothing the slow path would
+// decode or refuse) and the one parameter, whose MAC ends in a character with its two spare bits
+// zero (the one spelling of 32 bytes). Whatever it does not match goes the slow way, which also
+// names the reason of a refusal; so this pattern decides nothing the slow path would decide
+// otherwise, it only skips work.
+const PLAIN =
+  /^\/edge((?:\/[A-Za-z0-9!$&'()*+,;=:@._~-]{1,255})+)\?gwe=([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{1,8192})\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/
 const ESCAPE = /%[0-9A-Fa-f]{2}/g
 const MAX_PATH_BYTES = 4096
 const MAX_SEGMENT_BYTES = 255
@@ -30,6 +41,7 @@ const REFUSALS = {
   expired: [410, 'GW_ERR_LINK_EXPIRED', 'This download link has expired'],
 }
 
+/** The refusal's status for $edge_link_verdict; its headers and body are set here. */
 function refuse(r, why) {
   const known = REFUSALS[why]
   // Any other reason is a path refusal, named as the gateway names it.
@@ -39,7 +51,8 @@ function refuse(r, why) {
   r.headersOut['Content-Type'] = 'application/json; charset=utf-8'
   r.headersOut['Cache-Control'] = 'no-store'
   if (status === 405) r.headersOut.Allow = 'GET, HEAD'
-  r.return(status, JSON.stringify({ statusCode: status, code: code, message: message }))
+  r.variables.edge_link_body = JSON.stringify({ statusCode: status, code: code, message: message })
+  return String(status)
 }
 
 /** The canonical path of `raw` (the request path below the prefix), or { why } when refused. */
@@ -106,17 +119,11 @@ function sameMac(a, b) {
   return diff === 0
 }
 
-/** The signed claims in `token`, or { why }. */
-function verify(token, nowSeconds) {
-  const m = TOKEN.exec(token)
-  if (!m) return { why: 'malformed' }
-  const kid = m[1]
-  const payload = m[2]
+/** The signed claims of a link already split into its parts, or { why }. */
+function verifyParts(kid, payload, macText, nowSeconds) {
   const secret = keyFor(kid)
   if (secret === null) return { why: 'unknown-key' }
-  const given = Buffer.from(m[3], 'base64url')
-  // 43 characters may carry stray low bits: only the one spelling of the MAC is accepted.
-  if (given.length !== 32 || given.toString('base64url') !== m[3]) return { why: 'malformed' }
+  const given = Buffer.from(macText, 'base64url')
   const expected = crypto.createHmac('sha256', secret).update(`gwe1.${kid}.${payload}`).digest()
   if (!sameMac(given, expected)) return { why: 'bad-signature' }
   let claims
@@ -134,34 +141,55 @@ function verify(token, nowSeconds) {
   return { claims: claims }
 }
 
-function serve(r) {
+/** The signed claims in `token`, or { why }. */
+function verify(token, nowSeconds) {
+  const m = TOKEN.exec(token)
+  if (!m) return { why: 'malformed' }
+  if (keyFor(m[1]) === null) return { why: 'unknown-key' }
+  const given = Buffer.from(m[3], 'base64url')
+  // 43 characters may carry stray low bits: only the one spelling of the MAC is accepted.
+  if (given.length !== 32 || given.toString('base64url') !== m[3]) return { why: 'malformed' }
+  return verifyParts(m[1], m[2], m[3], nowSeconds)
+}
+
+/** `ok` with the download's headers set, or the status of the refusal (see refuse). */
+function verdict(r) {
   if (r.method !== 'GET' && r.method !== 'HEAD') return refuse(r, 'method')
   const target = r.variables.request_uri
-  const q = target.indexOf('?')
-  const rawPath = q === -1 ? target : target.slice(0, q)
-  // $request_uri is what the client sent; an absolute-form or otherwise odd target is not ours.
-  if (rawPath.slice(0, PREFIX.length) !== PREFIX) return refuse(r, 'empty')
-  const canonical = canonicalPath(rawPath.slice(PREFIX.length))
-  if (canonical.why) return refuse(r, canonical.why)
-  const path = canonical.path
-  // What nginx itself made of the request must be the same file, or the check above and the
-  // file sent could disagree.
-  if (r.uri !== PREFIX.slice(0, -1) + path) return refuse(r, 'non-canonical')
-  const query = q === -1 ? '' : target.slice(q + 1)
-  // Exactly one parameter: a link with anything added to it or given twice is not the link issued.
-  if (query.slice(0, 4) !== 'gwe=' || query.indexOf('&') !== -1) return refuse(r, 'malformed')
-  const checked = verify(query.slice(4), Math.floor(Date.now() / 1000))
+  const plain = PLAIN.exec(target)
+  let checked
+  let path
+  // The same limits as the slow path: the path below the prefix, and no `.` or `..` name.
+  if (plain && plain[1].length - 1 <= MAX_PATH_BYTES && !DOT_SEGMENT.test(plain[1])) {
+    path = plain[1]
+    if (r.uri !== PREFIX.slice(0, -1) + path) return refuse(r, 'non-canonical')
+    checked = verifyParts(plain[2], plain[3], plain[4], Math.floor(Date.now() / 1000))
+  } else {
+    const q = target.indexOf('?')
+    const rawPath = q === -1 ? target : target.slice(0, q)
+    // $request_uri is what the client sent; an absolute-form or otherwise odd target is not ours.
+    if (rawPath.slice(0, PREFIX.length) !== PREFIX) return refuse(r, 'empty')
+    const canonical = canonicalPath(rawPath.slice(PREFIX.length))
+    if (canonical.why) return refuse(r, canonical.why)
+    path = canonical.path
+    // What nginx itself made of the request must be the same file, or the check above and the
+    // file sent could disagree.
+    if (r.uri !== PREFIX.slice(0, -1) + path) return refuse(r, 'non-canonical')
+    const query = q === -1 ? '' : target.slice(q + 1)
+    // Exactly one parameter: a link with anything added to it or given twice is not the link issued.
+    if (query.slice(0, 4) !== 'gwe=' || query.indexOf('&') !== -1) return refuse(r, 'malformed')
+    checked = verify(query.slice(4), Math.floor(Date.now() / 1000))
+  }
   if (checked.why) return refuse(r, checked.why)
   const claims = checked.claims
   if (claims.p !== path) return refuse(r, 'wrong-path')
-  // The internal location sends these on success only (add_header without `always`), as the
-  // gateway's own x-accel downloads do; nginx writes its own Content-Type on error pages.
+  // add_header without `always` sends these on success only, as the gateway's own x-accel
+  // downloads do; nginx writes its own Content-Type on error pages.
   r.headersOut['Content-Type'] = claims.t
   r.variables.edge_link_disposition = claims.d
   r.variables.edge_link_cache_control = claims.c
   if (claims.r) r.variables.limit_rate = String(claims.r)
-  r.variables.edge_link_file = path
-  r.internalRedirect(r.variables.edge_link_files_location)
+  return 'ok'
 }
 
-export default { serve }
+export default { verdict }

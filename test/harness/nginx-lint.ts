@@ -28,12 +28,12 @@ export type LintCode =
   | 'internal-location-slash'
   | 'alias-missing'
   | 'alias-slash'
-  | 'alias-exact'
   | 'symlinks-followed'
   | 'index-in-internal'
   | 'cork-lost'
   | 'download-headers-on-errors'
   | 'download-headers-missing'
+  | 'edge-unchecked'
   | 'object-client-headers'
   | 'object-buffered-to-disk'
   | 'object-accel-obeyed'
@@ -254,6 +254,9 @@ const EDGE_READDED_HEADERS: ReadonlyArray<[header: string, variable: string]> = 
   ['cache-control', '$edge_link_cache_control'],
 ]
 
+/** The njs check's verdict (nginx/njs/edge-link.js): `ok` or the status of a refusal. */
+const EDGE_VERDICT = '$edge_link_verdict'
+
 function upstreamVariable(header: string): string {
   return `$upstream_http_${header.toLowerCase().replace(/-/g, '_')}`
 }
@@ -353,30 +356,48 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
     if (fileInternals.length === 0) {
       report('internal-location-missing', server.line, `no location for /${internalPrefix}/`)
     }
-    for (const loc of internals) {
+    // A public location that sends files itself (the edge links, nginx/edge-links.conf) must
+    // refuse every request whose link the njs check did not pass, and then is held to the same
+    // rules as an internal location.
+    const edges = locs.filter(
+      (loc) => !internals.includes(loc) && (loc.directive.block ?? []).some((d) => d.name === 'alias'),
+    )
+    for (const loc of edges) {
+      const guarded = (loc.directive.block ?? []).some(
+        (d) =>
+          d.name === 'if' &&
+          d.args.join(' ') === `(${EDGE_VERDICT} != ok)` &&
+          (d.block ?? []).some((inner) => inner.name === 'return'),
+      )
+      if (!guarded) {
+        report(
+          'edge-unchecked',
+          loc.directive.line,
+          `location ${loc.path} sends files to anyone: it must "return" unless ${EDGE_VERDICT} is ok`,
+        )
+      }
+    }
+    for (const loc of [...internals, ...edges]) {
       if (isObjectStorage(loc)) continue
       const { directive } = loc
       const body = directive.block ?? []
       const inside = [...descendants(body)]
-      if (!body.some((d) => d.name === 'internal')) {
+      const edge = edges.includes(loc)
+      if (!edge && !body.some((d) => d.name === 'internal')) {
         report(
           'internal-missing',
           directive.line,
           `location ${loc.path} lacks "internal": anyone can fetch the files`,
         )
       }
-      // An exact location (the edge link files, nginx/edge-links.conf) is reached by one URI only,
-      // and its alias is the whole file path, built from a checked variable: no regex can take
-      // it and there is no slash to be off by.
-      const exact = loc.modifier === '='
-      if (!exact && loc.modifier !== '^~') {
+      if (loc.modifier !== '^~') {
         report(
           'internal-not-caret',
           directive.line,
           `location ${loc.path} must use "^~" so no regex location can take its URIs`,
         )
       }
-      if (!exact && !loc.path.endsWith('/')) {
+      if (!loc.path.endsWith('/')) {
         report(
           'internal-location-slash',
           directive.line,
@@ -386,21 +407,10 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
       const alias = body.find((d) => d.name === 'alias')
       if (alias === undefined) {
         report('alias-missing', directive.line, `location ${loc.path} has no alias to the files root`)
-      } else if (exact && !(alias.args[0] ?? '').includes('$')) {
-        report('alias-exact', alias.line, `location ${loc.path}: an exact location's alias names the file`)
-      } else if (!exact && !(alias.args[0] ?? '').endsWith('/')) {
+      } else if (!(alias.args[0] ?? '').endsWith('/')) {
         report('alias-slash', alias.line, 'the alias must end in "/" (off-by-slash)')
       }
       const symlinks = body.find((d) => d.name === 'disable_symlinks')
-      // With an alias that is the whole path, $document_root is the file itself: from= it would
-      // check nothing.
-      if (exact && symlinks?.args.includes('from=$document_root')) {
-        report(
-          'symlinks-followed',
-          symlinks.line,
-          'from=$document_root checks nothing when the alias is the file',
-        )
-      }
       if (symlinks === undefined || symlinks.args[0] !== 'on') {
         report(
           'symlinks-followed',
@@ -426,7 +436,7 @@ export function lintNginxConfig(text: string, opts: LintOptions = {}): Problem[]
           )
         }
       }
-      for (const [header, variable] of exact ? EDGE_READDED_HEADERS : READDED_HEADERS) {
+      for (const [header, variable] of edge ? EDGE_READDED_HEADERS : READDED_HEADERS) {
         const readded = addHeaders.some(
           (d) => (d.args[0] ?? '').toLowerCase() === header && d.args[1] === variable,
         )

@@ -185,11 +185,15 @@ t.test(
     const flip = (s: string) =>
       s[2] === 'A' ? `${s.slice(0, 2)}B${s.slice(3)}` : `${s.slice(0, 2)}A${s.slice(3)}`
     const at = (query: string) => get(`/edge/public/hello.txt?${query}`)
+    // The MAC's last character carries two spare bits: another spelling of the same 32 bytes.
+    const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const strayBits = `${mac.slice(0, -1)}${B64URL[B64URL.indexOf(mac.slice(-1)) | 1]}`
     const removed = signed(REMOVED, '/public/hello.txt', now())
     const expired = signed(NEW, '/public/hello.txt', now() - 3600 - 5)
     const cases: [string, string, number, string][] = [
       ['payload changed', `gwe=${kid}.${flip(payload)}.${mac}`, 401, 'GW_ERR_LINK_BAD_SIGNATURE'],
       ['MAC changed', `gwe=${kid}.${payload}.${flip(mac)}`, 401, 'GW_ERR_LINK_BAD_SIGNATURE'],
+      ['spare MAC bits set', `gwe=${kid}.${payload}.${strayBits}`, 401, 'GW_ERR_LINK_MALFORMED'],
       ['truncated', `gwe=${link.token.slice(0, -5)}`, 401, 'GW_ERR_LINK_MALFORMED'],
       ['no MAC', `gwe=${kid}.${payload}`, 401, 'GW_ERR_LINK_MALFORMED'],
       ['no link', '', 401, 'GW_ERR_LINK_MALFORMED'],

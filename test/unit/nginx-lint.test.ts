@@ -381,22 +381,25 @@ t.test('lintNginxConfig passes the template with edge links, and catches their t
     )
   t.same(lintNginxConfig(withEdge(snippet)), [])
   const codes = (text: string) => lintNginxConfig(withEdge(text)).map((p) => p.code)
-  const fixedAlias = snippet.replace('alias ${FILES_ROOT}$edge_link_file;', 'alias ${FILES_ROOT}/reports/;')
-  t.not(fixedAlias, snippet)
-  t.ok(codes(fixedAlias).includes('alias-exact'), 'an exact location must alias the checked file')
-  const fromRoot = snippet.replace('from=${FILES_ROOT};', 'from=$document_root;')
-  t.not(fromRoot, snippet)
-  t.ok(codes(fromRoot).includes('symlinks-followed'), 'from=$document_root checks nothing there')
+  const unchecked = snippet.replace('if ($edge_link_verdict != ok) { return 500; }', '')
+  t.not(unchecked, snippet)
+  t.ok(codes(unchecked).includes('edge-unchecked'), 'the files are sent only when the check said ok')
+  const noSlash = snippet.replace('alias ${FILES_ROOT}/;', 'alias ${FILES_ROOT};')
+  t.not(noSlash, snippet)
+  t.ok(codes(noSlash).includes('alias-slash'), 'off-by-slash in the edge location')
+  const noSymlinks = snippet.replace('disable_symlinks on from=${FILES_ROOT};', '')
+  t.not(noSymlinks, snippet)
+  t.ok(codes(noSymlinks).includes('symlinks-followed'))
   const always = snippet.replace(
     'add_header Content-Disposition $edge_link_disposition;',
     'add_header Content-Disposition $edge_link_disposition always;',
   )
   t.not(always, snippet)
   t.ok(codes(always).includes('download-headers-on-errors'))
-  const notInternal = snippet.replace(
-    '        internal;\n        alias ${FILES_ROOT}$edge',
-    '        alias ${FILES_ROOT}$edge',
-  )
-  t.not(notInternal, snippet)
-  t.ok(codes(notInternal).includes('internal-missing'))
+  const noCacheControl = snippet.replace('add_header Cache-Control $edge_link_cache_control;', '')
+  t.not(noCacheControl, snippet)
+  t.ok(codes(noCacheControl).includes('download-headers-missing'))
+  const regex = snippet.replace('location ^~ /edge/ {', 'location /edge/ {')
+  t.not(regex, snippet)
+  t.ok(codes(regex).includes('internal-not-caret'), 'no regex location can take the edge URIs')
 })

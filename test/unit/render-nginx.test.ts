@@ -371,9 +371,9 @@ t.test('edge links: off by default, and on with --edge-links-keys, accepted by n
   t.notMatch(res.out, /edge links go here/, 'the marker is replaced')
   t.match(res.out, new RegExp(`^ {4}js_preload_object edge_link_keys from ${keys};$`, 'm'))
   t.match(res.out, /^ {4}js_import edge_link from \/.+\/nginx\/njs\/edge-link\.js;$/m, 'the project module')
-  t.match(res.out, /^ {8}alias \/srv\/files\$edge_link_file;$/m)
+  t.match(res.out, /^ {4}location \^~ \/edge\/ \{$/m)
+  t.match(res.out, /^ {8}alias \/srv\/files\/;$/m)
   t.match(res.out, /^ {8}disable_symlinks on from=\/srv\/files;$/m)
-  t.match(res.out, /^ {4}location = \/_protected_edge \{$/m)
   t.notOk(res.out.includes('x'.repeat(40)), 'the key is not in the configuration')
   t.same(lintNginxConfig(res.out), [], 'the traps the template avoids stay avoided')
   const relative = run([
