@@ -1,9 +1,10 @@
 // Links and tokens in Redis, shared by every gateway: a revocation written by one is seen by all
-// on their next request, and a download limit is counted by one Lua script (EXISTS, INCR,
-// EXPIREAT), which Redis runs atomically, so N concurrent downloads of a link limited to K get
-// exactly K admissions. Keys carry the link id as a hash tag (`link:{id}:revoked`,
-// `link:{id}:count`): Redis Cluster runs a script only when all its keys hash to one slot, and only
-// the part inside the braces is hashed, so both keys of a link always land together.
+// on their next request (a link without a limit is one GET of its revocation marker), and a
+// download limit is counted by one Lua script (EXISTS, INCR, EXPIREAT), which Redis runs
+// atomically, so N concurrent downloads of a link limited to K get exactly K admissions. Keys
+// carry the link id as a hash tag (`link:{id}:revoked`, `link:{id}:count`): Redis Cluster runs a
+// script only when all its keys hash to one slot, and only the part inside the braces is hashed,
+// so both keys of a link always land together.
 import { createHash } from 'node:crypto'
 import {
   createRedisConnection,
@@ -66,6 +67,10 @@ export class RedisCredentialStore implements CredentialStore {
   }
 
   async admitLink(id: string, maxDownloads: number | undefined, expiresAt: number): Promise<LinkAdmission> {
+    // Nothing to count: one GET of the revocation marker is the whole check, and costs both Redis
+    // and the gateway less than a script (bench/NOTES.md, "Links and tokens").
+    if (maxDownloads === undefined)
+      return (await this.#command(this.#client.get(this.#linkKey(id, 'revoked')))) === null ? 'ok' : 'revoked'
     const keys = [this.#linkKey(id, 'revoked'), this.#linkKey(id, 'count')]
     const args = [String(maxDownloads ?? 0), String(expiresAt + 60)]
     const result = Number(await this.#command(this.#admit(keys, args)))

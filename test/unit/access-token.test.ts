@@ -17,6 +17,17 @@ t.test('a token is stored as its hash and matches only itself', async (t) => {
   t.equal(tokenId('gwt_short_x'), null)
 })
 
+t.test('a token that matched before is still compared with the record it is checked against', async (t) => {
+  const first = issueToken({ user: 'alice', groups: [], ttl: '1d' }, 1000)
+  const second = issueToken({ user: 'alice', groups: [], ttl: '1d' }, 1000)
+  if (!first.ok || !second.ok) throw new Error('tokens')
+  t.ok(tokenMatches(first.value.token, first.value.record))
+  t.ok(tokenMatches(first.value.token, first.value.record), 'again, its digest remembered')
+  // The record under that id replaced (a new token for the id): the old token no longer matches.
+  t.notOk(tokenMatches(first.value.token, { hash: second.value.record.hash }))
+  t.notOk(tokenMatches(second.value.token, first.value.record))
+})
+
 t.test('Bearer header and scope', async (t) => {
   t.equal(bearerToken('Bearer abc'), 'abc')
   t.equal(bearerToken('bearer  abc '), 'abc')

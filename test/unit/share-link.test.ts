@@ -140,3 +140,20 @@ t.test('keys: kid:secret lines, newest first, checked', async (t) => {
   const msg = parseLinkKeys('k1:short-secret-value')
   t.notMatch(JSON.stringify(msg), /short-secret-value/, 'no secret in messages')
 })
+
+t.test(
+  'a link verified before is checked again for what may change: time, path and the key set',
+  async (t) => {
+    const link = issue('/a/b.pdf')
+    const keys = ring(`${K1}\n${K2}`)
+    t.ok(verifyLink(link.token, '/a/b.pdf', keys, NOW).ok, 'verified once, remembered for this ring')
+    t.ok(verifyLink(link.token, '/a/b.pdf', keys, NOW).ok, 'again from memory')
+    t.same(verifyLink(link.token, '/a/b.pdf', keys, NOW + 3600), { ok: false, why: 'expired' })
+    t.same(verifyLink(link.token, '/a/c.pdf', keys, NOW), { ok: false, why: 'wrong-path' })
+    // A reload makes a new ring: k1 gone, the remembered verdict of the old ring does not carry over.
+    t.same(verifyLink(link.token, '/a/b.pdf', ring(K2), NOW), { ok: false, why: 'unknown-key' })
+    const [kid, payload, mac] = link.token.split('.') as [string, string, string]
+    const other = `${kid}.${payload}.${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BA' : 'AA'}`
+    t.same(verifyLink(other, '/a/b.pdf', keys, NOW), { ok: false, why: 'bad-signature' }, 'another MAC')
+  },
+)

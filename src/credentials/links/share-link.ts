@@ -67,23 +67,53 @@ export function signLink(claims: LinkClaims, ring: LinkKeyRing): string {
  * canonical NFC path). Constant time in the MAC comparison.
  */
 export function verifyLink(token: string, aclPath: string, ring: LinkKeyRing, nowSeconds: number): LinkCheck {
+  const link = genuineLink(token, ring)
+  if (typeof link === 'string') return { ok: false, why: link }
+  if (link.expiresAt <= nowSeconds) return { ok: false, why: 'expired' }
+  if (!linkCovers(link, aclPath)) return { ok: false, why: 'wrong-path' }
+  return { ok: true, link }
+}
+
+/** Links that verified, remembered per ring; a ring's memo is emptied when it is full. */
+export const VERIFIED_LINK_MEMO_SIZE = 10_000
+
+// A shared link is downloaded again and again with the very same token, and the MAC, base64 and
+// JSON of its check cost a link download more than all the rest of its decision. What is remembered
+// is only what the key ring alone decides (signed by a key of this ring, readable claims): a ring
+// is never changed in place, so a new ring (another key set) starts with an empty memo, and a
+// removed key stops verifying at once. Expiry and path are checked on every request, and
+// revocation and counts are the store's, asked on every request regardless.
+const verifiedLinks = new WeakMap<LinkKeyRing, Map<string, VerifiedLink>>()
+
+function genuineLink(token: string, ring: LinkKeyRing): VerifiedLink | LinkRefusal {
+  let memo = verifiedLinks.get(ring)
+  const known = memo?.get(token)
+  if (known !== undefined) return known
+  const link = checkSignedLink(token, ring)
+  if (typeof link === 'string') return link
+  if (memo === undefined) {
+    memo = new Map()
+    verifiedLinks.set(ring, memo)
+  } else if (memo.size >= VERIFIED_LINK_MEMO_SIZE) memo.clear()
+  memo.set(token, link)
+  return link
+}
+
+function checkSignedLink(token: string, ring: LinkKeyRing): VerifiedLink | LinkRefusal {
   const m = TOKEN_PATTERN.exec(token)
-  if (!m) return { ok: false, why: 'malformed' }
+  if (!m) return 'malformed'
   const kid = m[1] as string
   const payload = m[2] as string
   const key = ring.byKid.get(kid)
-  if (key === undefined) return { ok: false, why: 'unknown-key' }
+  if (key === undefined) return 'unknown-key'
   const given = Buffer.from(m[3] as string, 'base64url')
   // 43 base64url characters may decode to 32 bytes with stray low bits: re-encoding must round-trip.
-  if (given.length !== MAC_BYTES || given.toString('base64url') !== m[3])
-    return { ok: false, why: 'malformed' }
-  if (!timingSafeEqual(given, mac(key.secret, kid, payload))) return { ok: false, why: 'bad-signature' }
+  if (given.length !== MAC_BYTES || given.toString('base64url') !== m[3]) return 'malformed'
+  if (!timingSafeEqual(given, mac(key.secret, kid, payload))) return 'bad-signature'
   const claims = decodeClaims(payload)
   // Signed by us yet unreadable: a key shared with a buggy issuer. Refused all the same.
-  if (claims === null) return { ok: false, why: 'malformed' }
-  if (claims.expiresAt <= nowSeconds) return { ok: false, why: 'expired' }
-  if (!linkCovers(claims, aclPath)) return { ok: false, why: 'wrong-path' }
-  return { ok: true, link: { ...claims, kid } }
+  if (claims === null) return 'malformed'
+  return Object.freeze({ ...claims, kid })
 }
 
 /** A file link covers its own path; a folder link every path strictly below its folder. */

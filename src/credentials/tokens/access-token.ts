@@ -36,11 +36,26 @@ export function tokenId(token: string): string | null {
   return TOKEN_PATTERN.exec(token)?.[1] ?? null
 }
 
+/** Tokens that matched their record, with their digest; emptied when full. */
+export const MATCHED_TOKEN_MEMO_SIZE = 10_000
+
+// A script sends the same token on every request; its SHA-256 is a pure function of it, so the
+// digest of a token that once matched is remembered rather than computed again. Only the hash
+// is skipped: the record is read from the store and compared on every request, so a revoked,
+// expired or replaced token is refused exactly as before.
+const matchedDigests = new Map<string, Buffer>()
+
 /** Constant-time: does `token` hash to the record's hash? */
 export function tokenMatches(token: string, record: Pick<TokenRecord, 'hash'>): boolean {
   const expected = Buffer.from(record.hash, 'hex')
-  const given = createHash('sha256').update(token).digest()
-  return expected.length === given.length && timingSafeEqual(expected, given)
+  const known = matchedDigests.get(token)
+  const given = known ?? createHash('sha256').update(token).digest()
+  const matches = expected.length === given.length && timingSafeEqual(expected, given)
+  if (matches && known === undefined) {
+    if (matchedDigests.size >= MATCHED_TOKEN_MEMO_SIZE) matchedDigests.clear()
+    matchedDigests.set(token, given)
+  }
+  return matches
 }
 
 /** The token of an `Authorization` header value: undefined when it is not the Bearer scheme. */
