@@ -15,21 +15,14 @@
 // Reads per download: cache 1 GET; db 1 query; with the auth tables one more query (the user id
 // is inside the signed, maybe compressed, session_data, so SQL cannot join on it). An answer may
 // be kept per session key for `answerTtlMs` (0 by default): the staleness bound the docs state.
-import {
-  GW_ERR_BAD_COOKIE,
-  GW_ERR_NO_SESSION,
-  GW_ERR_SESSION_EXPIRED,
-  GW_ERR_SESSION_NO_USER,
-  GW_ERR_SESSION_UNKNOWN,
-  GW_ERR_SESSION_UNREADABLE,
-  GW_ERR_SESSION_USER_REVOKED,
-} from '../../../errors.js'
+import { GW_ERR_BAD_COOKIE, GW_ERR_SESSION_UNREADABLE, GW_ERR_SESSION_USER_REVOKED } from '../../../errors.js'
 import { readSentCookie } from '../../cookie-header.js'
 import type { DjangoSessionData } from '../../formats/django-signing.js'
 import { unpickle } from '../../formats/pickle.js'
 import type { SessionObject } from '../../formats/signed-result.js'
 import type { IdentityResult, NoIdentity, PendingRead, SessionSource } from '../../session-source.js'
 import { AnswerCache } from '../answer-cache.js'
+import { EXPIRED, NO_COOKIE, NO_USER, noIdentity, UNKNOWN, unreadableBecause } from '../no-identity.js'
 import { identityIn, type UserLocation } from '../stateless-cookie.js'
 import type { DjangoSessionAuthHash } from './django-auth-hash.js'
 import type { DjangoCacheStorage } from './django-cache-storage.js'
@@ -73,18 +66,11 @@ interface DjangoRead extends PendingRead {
 const SESSION_KEY = /^[a-z0-9]{8,40}$/
 const HASH_SESSION_KEY = '_auth_user_hash'
 
-const refusal = (reason: NoIdentity['reason'], why: string): NoIdentity =>
-  Object.freeze({ ok: false, reason, why })
-const NO_COOKIE = refusal(GW_ERR_NO_SESSION, 'no-cookie')
-const BAD_KEY = refusal(GW_ERR_BAD_COOKIE, 'django-bad-key')
-const UNKNOWN = refusal(GW_ERR_SESSION_UNKNOWN, 'unknown')
-const EXPIRED = refusal(GW_ERR_SESSION_EXPIRED, 'expired')
-const NO_USER = refusal(GW_ERR_SESSION_NO_USER, 'no-user')
-const USER_GONE = refusal(GW_ERR_SESSION_USER_REVOKED, 'user-gone')
-const INACTIVE = refusal(GW_ERR_SESSION_USER_REVOKED, 'inactive')
-const AUTH_HASH = refusal(GW_ERR_SESSION_USER_REVOKED, 'auth-hash')
-const NOT_A_DICT = refusal(GW_ERR_SESSION_UNREADABLE, 'not-a-dict')
-const unreadable = new Map<string, NoIdentity>()
+const BAD_KEY = noIdentity(GW_ERR_BAD_COOKIE, 'django-bad-key')
+const USER_GONE = noIdentity(GW_ERR_SESSION_USER_REVOKED, 'user-gone')
+const INACTIVE = noIdentity(GW_ERR_SESSION_USER_REVOKED, 'inactive')
+const AUTH_HASH = noIdentity(GW_ERR_SESSION_USER_REVOKED, 'auth-hash')
+const NOT_A_DICT = noIdentity(GW_ERR_SESSION_UNREADABLE, 'not-a-dict')
 
 export class DjangoServerSource implements SessionSource {
   readonly name = 'django'
@@ -181,14 +167,4 @@ export function sessionFromDjangoCache(bytes: Uint8Array): SessionObject | NoIde
 
 function isRefusal(x: SessionObject | NoIdentity): x is NoIdentity {
   return Object.getPrototypeOf(x) !== null && (x as NoIdentity).ok === false
-}
-
-/** One frozen answer per decoder reason (pickle-global, bad-signature, truncated ...). */
-function unreadableBecause(reason: string): NoIdentity {
-  let known = unreadable.get(reason)
-  if (known === undefined) {
-    known = refusal(GW_ERR_SESSION_UNREADABLE, reason)
-    unreadable.set(reason, known)
-  }
-  return known
 }

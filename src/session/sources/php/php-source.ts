@@ -5,18 +5,12 @@
 // instantiated, and with `objects: refuse` a session holding one is refused outright.
 //
 // Why a session is refused is in the decision line (`php: <why>`), never what it held.
-import {
-  GW_ERR_BAD_COOKIE,
-  GW_ERR_NO_SESSION,
-  GW_ERR_SESSION_EXPIRED,
-  GW_ERR_SESSION_NO_USER,
-  GW_ERR_SESSION_UNKNOWN,
-  GW_ERR_SESSION_UNREADABLE,
-} from '../../../errors.js'
+import { GW_ERR_BAD_COOKIE, GW_ERR_SESSION_UNREADABLE } from '../../../errors.js'
 import { readSentCookie } from '../../cookie-header.js'
 import type { DecodeLimits } from '../../formats/format-result.js'
 import { decodePhpSession, type PhpSerializeHandler } from '../../formats/php-session.js'
-import type { IdentityResult, NoIdentity, PendingRead, SessionSource } from '../../session-source.js'
+import type { IdentityResult, PendingRead, SessionSource } from '../../session-source.js'
+import { EXPIRED, NO_COOKIE, NO_USER, noIdentity, UNKNOWN, unreadableBecause } from '../no-identity.js'
 import { identityFromPhpSession } from './php-identity.js'
 import { type PhpSessionIdShape, phpSessionIdChecker } from './php-session-id.js'
 import type { PhpSessionStorage } from './php-session-storage.js'
@@ -36,16 +30,8 @@ interface PhpRead extends PendingRead {
   readonly sessionId: string
 }
 
-const refusal = (reason: NoIdentity['reason'], why: string): NoIdentity =>
-  Object.freeze({ ok: false, reason, why })
-
-const NO_COOKIE = refusal(GW_ERR_NO_SESSION, 'no-cookie')
-const BAD_ID = refusal(GW_ERR_BAD_COOKIE, 'php-bad-id')
-const UNKNOWN = refusal(GW_ERR_SESSION_UNKNOWN, 'unknown')
-const EXPIRED = refusal(GW_ERR_SESSION_EXPIRED, 'expired')
-const NO_USER = refusal(GW_ERR_SESSION_NO_USER, 'no-user')
-const TOO_LARGE = refusal(GW_ERR_SESSION_UNREADABLE, 'too-large')
-const unreadable = new Map<string, NoIdentity>()
+const BAD_ID = noIdentity(GW_ERR_BAD_COOKIE, 'php-bad-id')
+const TOO_LARGE = noIdentity(GW_ERR_SESSION_UNREADABLE, 'too-large')
 
 export class PhpSessionSource implements SessionSource {
   readonly name = 'php'
@@ -86,14 +72,4 @@ export class PhpSessionSource implements SessionSource {
   close(): Promise<void> {
     return this.#o.storage.close()
   }
-}
-
-/** One frozen answer per decoder reason (a short, fixed list: php-object, truncated, bad-syntax...). */
-function unreadableBecause(reason: string): NoIdentity {
-  let known = unreadable.get(reason)
-  if (known === undefined) {
-    known = refusal(GW_ERR_SESSION_UNREADABLE, reason)
-    unreadable.set(reason, known)
-  }
-  return known
 }
