@@ -184,38 +184,29 @@ export function issueLinkOfKind(kind: LinkKind, r: LinkRequest, how: LinkIssuing
   if (kind === 'edge') {
     const issued = issueEdgeLink(r, how.edgeKeys, how, how.policyFor)
     if (!issued.ok) return issued
-    const c = issued.value.claims
-    return {
-      ok: true,
-      value: {
-        kind,
-        id: c.id,
-        url: issued.value.url,
-        token: issued.value.token,
-        path: c.path,
-        folder: false,
-        issuer: r.issuer,
-        expiresAt: c.expiresAt,
-        maxDownloads: null,
-      },
-    }
+    // Edge links name one file and are never counted; the link carries no issuer (nginx has no
+    // use for one), so the summary names who asked.
+    return summary(kind, issued.value, { folder: false, issuer: r.issuer, maxDownloads: null })
   }
   const issued = issueLink(r, how.shareKeys, how)
   if (!issued.ok) return issued
   const c = issued.value.claims
+  return summary(kind, issued.value, {
+    folder: c.folder,
+    issuer: c.issuer,
+    maxDownloads: c.maxDownloads ?? null,
+  })
+}
+
+function summary(
+  kind: LinkKind,
+  issued: { url: string; token: string; claims: { id: string; path: string; expiresAt: number } },
+  rest: Pick<LinkSummary, 'folder' | 'issuer' | 'maxDownloads'>,
+): Issued<LinkSummary> {
+  const { url, token, claims } = issued
   return {
     ok: true,
-    value: {
-      kind,
-      id: c.id,
-      url: issued.value.url,
-      token: issued.value.token,
-      path: c.path,
-      folder: c.folder,
-      issuer: c.issuer,
-      expiresAt: c.expiresAt,
-      maxDownloads: c.maxDownloads ?? null,
-    },
+    value: { kind, id: claims.id, url, token, path: claims.path, expiresAt: claims.expiresAt, ...rest },
   }
 }
 
