@@ -5,7 +5,9 @@
 // carry the link id as a hash tag (`link:{id}:revoked`, `link:{id}:count`): Redis Cluster runs a
 // script only when all its keys hash to one slot, and only the part inside the braces is hashed,
 // so both keys of a link always land together.
+
 import { createHash } from 'node:crypto'
+import { withCommandTimeout } from '../redis/command-timeout.js'
 import {
   createRedisConnection,
   type RedisCommands,
@@ -136,16 +138,10 @@ export class RedisCredentialStore implements CredentialStore {
   }
 
   async #command<T>(command: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
-    })
     try {
-      return await Promise.race([command, expired])
+      return await withCommandTimeout(command, this.#timeoutMs)
     } catch (err) {
       throw new CredentialStoreUnavailableError(err)
-    } finally {
-      clearTimeout(timer)
     }
   }
 }

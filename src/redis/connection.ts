@@ -2,7 +2,7 @@
 // connect store, phpredis sessions, links and tokens, readiness): one Redis server, a Sentinel
 // group's current primary, or a Redis Cluster, each through node-redis' own client for it. What
 // every user needs is the same everywhere: fail closed at once while the store is unreachable (no
-// offline queue), keep reconnecting in the background, and our own command timer (redis-timeout).
+// offline queue), keep reconnecting in the background, and our own command timer (command-timeout.ts).
 //
 // The single-server client is built exactly as before this module existed and handed out as is:
 // the hot path pays nothing for the other two.

@@ -8,7 +8,7 @@
 // from the front): an answered read kept until its deadline would keep its request alive for the
 // whole timeout, long enough to reach V8's old generation, and measured 13% of the gateway's CPU
 // in garbage collection.
-// Like redis-timeout.ts, our own timer: the client's own was seen not to fire (see there).
+// Like redis/command-timeout.ts, our own timer: the client's own was seen not to fire (see there).
 
 /** One read in flight: answered through settle(), or expired by the queue. */
 export interface Deadline {

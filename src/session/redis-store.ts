@@ -2,10 +2,10 @@
 // session as JSON, expiring with the session), so the main web app and the gateway share them.
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { deepFreeze } from '../deep-freeze.js'
+import { withCommandTimeout } from '../redis/command-timeout.js'
 import { createRedisConnection, type RedisCommands, type RedisConnection } from '../redis/connection.js'
 import { CommandDeadlines } from './command-deadlines.js'
 import { DecodedSessions, sessionFromJson } from './decoded-sessions.js'
-import { withCommandTimeout } from './redis-timeout.js'
 import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
@@ -202,7 +202,7 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  // See redis-timeout.ts: our timer, since the client's own was seen not to fire.
+  // See redis/command-timeout.ts: our timer, since the client's own was seen not to fire.
   #withTimeout<T>(command: Promise<T>): Promise<T> {
     return withCommandTimeout(command, this.#timeoutMs)
   }

@@ -3,7 +3,9 @@
 // operation touches one key, so each lands in one Cluster slot. A count is one Lua script (INCR,
 // then PEXPIRE on the first count), which Redis runs atomically: concurrent attempts on any number
 // of gateways each get their own number, and a key never lives without its expiry.
+
 import { createHash } from 'node:crypto'
+import { withCommandTimeout } from '../redis/command-timeout.js'
 import {
   createRedisConnection,
   type RedisCommands,
@@ -93,20 +95,14 @@ export class RedisCounters implements AttemptCounters {
   }
 
   // Our own timer: the client's command timeout was seen never to fire against a Redis that
-  // stopped answering (see session/redis-timeout.ts).
+  // stopped answering (see redis/command-timeout.ts).
   async #command<T>(command: () => Promise<T>): Promise<T> {
     const connecting = this.#connecting
     const sent = connecting === undefined || this.#connected ? command() : connecting.then(command)
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
-    })
     try {
-      return await Promise.race([sent, expired])
+      return await withCommandTimeout(sent, this.#timeoutMs)
     } catch (err) {
       throw new CountersUnavailableError(err)
-    } finally {
-      clearTimeout(timer)
     }
   }
 }

@@ -8,7 +8,7 @@
 // e.g. `:1:django.contrib.sessions.cache<key>` with CACHES' default empty KEY_PREFIX and VERSION 1.
 // The bytes are only handed to the safe unpickler; nothing here evaluates them.
 import { createClient, RESP_TYPES } from 'redis'
-import { withCommandTimeout } from '../../redis-timeout.js'
+import { withCommandTimeout } from '../../../redis/command-timeout.js'
 import { StoreUnavailableError } from '../../session-store.js'
 
 /** The cache key prefix of each Django backend (django/contrib/sessions/backends/). */

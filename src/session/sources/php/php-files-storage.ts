@@ -10,7 +10,7 @@
 // Never the synchronous calls: a save_path on a slow or hung disk would stall every download.
 import { access, close, constants, fstat, open, read, stat } from 'node:fs'
 import { join } from 'node:path'
-import { withCommandTimeout } from '../../redis-timeout.js'
+import { withCommandTimeout } from '../../../redis/command-timeout.js'
 import { StoreUnavailableError } from '../../session-store.js'
 import type { PhpSessionStorage, PhpStoredSession } from './php-session-storage.js'
 

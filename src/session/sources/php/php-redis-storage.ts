@@ -8,13 +8,14 @@
 // bytes and shift every length the decoder checks. Same fail-closed rules as the connect store
 // (redis-store.ts): our own command timer, no offline queue, reconnection in the background.
 // No client cache: every download is one GET (its cost is in bench/NOTES.md).
+
+import { withCommandTimeout } from '../../../redis/command-timeout.js'
 import {
   createRedisConnection,
   type RedisBytes,
   type RedisConnection,
   type RedisConnectionSettings,
 } from '../../../redis/connection.js'
-import { withCommandTimeout } from '../../redis-timeout.js'
 import { StoreUnavailableError } from '../../session-store.js'
 import type { PhpSessionStorage, PhpStoredSession } from './php-session-storage.js'
 
