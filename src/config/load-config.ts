@@ -11,6 +11,7 @@ import { deepFreeze } from '../deep-freeze.js'
 import { parseDuration } from '../duration.js'
 import { browserConfigFrom } from './browser-config.js'
 import { djangoConfigFrom, djangoProblems } from './django-config.js'
+import { type Env, readFrameworkSecrets, readSecrets, readSecretValue } from './env-secrets.js'
 import type { GatewayConfig } from './gateway-config.js'
 import { metricsConfigFrom, opsConfigFrom } from './ops-config.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
@@ -19,14 +20,13 @@ import { readRedisTopology } from './redis-topology.js'
 import { objectRootsFrom } from './roots-config.js'
 import { gatewayConfigSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js'
 import { compileSchemaCheck, fieldName } from './schema-check.js'
+import { phpProblems, sessionConfigFrom } from './session-config.js'
 import { parseTrustProxy, parseTrustProxyEnv, type TrustProxy } from './trust-proxy.js'
 import { parseYamlSource, type YamlSource } from './yaml-source.js'
 
 export const DEFAULT_CONFIG_FILE = 'config/gateway.yaml'
 
 const checkSchema = compileSchemaCheck(gatewayConfigSchema)
-
-type Env = Readonly<Record<string, string | undefined>>
 
 /** Reads and checks the config; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): GatewayConfig {
@@ -131,79 +131,21 @@ export function parseConfig(file: string, text: string, env: Env): GatewayConfig
       routePrefix: delivery.route_prefix,
       roots: objectRoots.roots,
     },
-    session: {
+    session: sessionConfigFrom(session, {
       store,
-      source: session.source,
-      cookieName: session.cookie_name,
-      cookiePrefix: session.cookie_prefix,
-      userIdField: session.user_id_field.split('.'),
-      groupsField: session.groups_field.split('.'),
-      maxAgeSeconds: session.max_age_s,
-      cookie: {
-        secure: session.cookie.secure,
-        sameSite: session.cookie.same_site,
-        domain: session.cookie.domain,
-        path: session.cookie.path,
-      },
       secrets,
       secretsGenerated,
-      flask: {
-        cookieName: session.flask.cookie_name,
-        secretKeys: flaskKeys,
-        maxAgeSeconds: session.flask.max_age_s,
-        salt: session.flask.salt,
-        userField: session.flask.user_field,
-        groupsField: session.flask.groups_field,
-      },
-      rails: {
-        cookieName: session.rails.cookie_name,
-        secretKeyBases: railsKeys,
-        keyDigests: session.rails.key_digests,
-        requirePurpose: session.rails.require_purpose,
-        userField: session.rails.user_field,
-        userShape: session.rails.user_shape,
-        groupsField: session.rails.groups_field,
-      },
+      flaskKeys,
+      railsKeys,
       django: djangoConfigFrom(session.django, djangoKeys, djangoDatabasePassword),
       redis: {
         ...redis.topology,
         url: redisUrl,
         password: redisPassword,
-        tls: session.redis.tls,
-        keyPrefix: session.redis.key_prefix,
-        connectTimeoutMs: session.redis.connect_timeout_ms,
-        commandTimeoutMs: session.redis.command_timeout_ms,
-        clientCache: session.redis.client_cache,
       },
-      callback:
-        session.source === 'callback'
-          ? {
-              url: session.callback.url,
-              cookieNames: session.callback.cookie_names,
-              timeoutMs: session.callback.timeout_ms,
-              cacheTtlMs: session.callback.cache_ttl_ms,
-              cacheMaxEntries: session.callback.cache_max_entries,
-              userField: session.callback.user_field.split('.'),
-              groupsField: session.callback.groups_field.split('.'),
-              tokenHeader: session.callback.token_header,
-              token: callbackToken,
-            }
-          : undefined,
-      php: {
-        cookieName: session.php.cookie_name,
-        saveHandler: session.php.save_handler,
-        savePath: session.php.save_path === undefined ? undefined : resolve(baseDir, session.php.save_path),
-        serializeHandler: session.php.serialize_handler,
-        gcMaxLifetimeSeconds: session.php.gc_maxlifetime,
-        readTimeoutMs: session.php.read_timeout_ms,
-        sidLength: session.php.sid_length,
-        sidBitsPerCharacter: session.php.sid_bits_per_character,
-        keyPrefix: session.php.key_prefix,
-        userIdKey: session.php.user_id_key.split('.'),
-        groupsKey: session.php.groups_key.split('.'),
-        objects: session.php.objects,
-      },
-    },
+      callbackToken,
+      baseDir,
+    }),
     login: {
       enabled: login.enabled,
       usersFile: login.users_file ? resolve(baseDir, login.users_file) : undefined,
@@ -291,26 +233,6 @@ function sourceSettingsProblem(
   return undefined
 }
 
-function phpProblems(
-  config: GatewayConfig,
-  raw: { save_path?: string },
-  source: YamlSource,
-): ConfigProblem[] {
-  if (config.session.source !== 'php' || config.session.php.saveHandler !== 'files') return []
-  const field = 'session.php.save_path'
-  if (raw.save_path === undefined) {
-    const line = source.lineOf(['session', 'php', 'save_handler'])
-    return [{ file: source.file, line, field, message: 'required with the files save handler' }]
-  }
-  // PHP's "N;/path" and "N;MODE;/path" spread sessions over N levels of sub-folders.
-  if (raw.save_path.includes(';')) {
-    const line = source.lineOf(['session', 'php', 'save_path'])
-    const message = 'the "N;/path" form (sessions in sub-folders) is not supported: give the folder itself'
-    return [{ file: source.file, line, field, message }]
-  }
-  return []
-}
-
 /** GATEWAY_TRUST_PROXY, else server.trust_proxy, else false; undefined after a problem. */
 function readTrustProxy(
   env: Env,
@@ -336,59 +258,4 @@ function readTrustProxy(
       message: parsed.message,
     },
   ])
-}
-
-/** The session secrets the environment names now; also read again on SIGHUP (ops/reload.ts). */
-export function readSecrets(env: Env, problem: (name: string, message: string) => void): string[] {
-  const raw = readSecretValue(env, 'GATEWAY_SESSION_SECRETS', problem)
-  if (raw === undefined) return []
-  const secrets = raw
-    .split(/[\n,]/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0 && !s.startsWith('#'))
-  for (const s of secrets) {
-    if (s.length < 32) problem('GATEWAY_SESSION_SECRETS', 'each secret must be at least 32 characters long')
-  }
-  return secrets
-}
-
-/**
- * A framework's secrets, newest first, one per line or comma-separated (the same reading as
- * GATEWAY_SESSION_SECRETS); required when that framework is the source. No minimum length: the
- * app's secret is what it is, and the gateway must accept it to read the app's cookies.
- */
-function readFrameworkSecrets(
-  env: Env,
-  name: string,
-  problem: (name: string, message: string) => void,
-): string[] {
-  const fromFile = !env[name] && Boolean(env[`${name}_FILE`])
-  const raw = readSecretValue(env, name, problem)
-  // An unreadable file has been reported already.
-  if (raw === undefined && fromFile) return []
-  const secrets = (raw ?? '')
-    .split(/[\n,]/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0 && !s.startsWith('#'))
-  if (secrets.length === 0)
-    problem(fromFile ? `${name}_FILE` : name, `required by this session.source (${name} or ${name}_FILE)`)
-  return secrets
-}
-
-/** NAME from the environment, or the contents of the file NAME_FILE points to (Docker secrets). */
-function readSecretValue(
-  env: Env,
-  name: string,
-  problem: (name: string, message: string) => void,
-): string | undefined {
-  const direct = env[name]
-  if (direct) return direct
-  const fileName = env[`${name}_FILE`]
-  if (!fileName) return undefined
-  try {
-    return readFileSync(fileName, 'utf8').trim()
-  } catch (err) {
-    problem(`${name}_FILE`, `cannot read ${fileName}: ${(err as NodeJS.ErrnoException).code}`)
-    return undefined
-  }
 }

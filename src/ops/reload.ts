@@ -3,7 +3,7 @@
 // the new, never a mix; on any error the last good one stays, with an error line and a refused
 // count. Rules have their own holder (acl/holder.ts); users and secrets are here.
 import type { AclHolder } from '../acl/index.js'
-import { readSecrets } from '../config/load-config.js'
+import { readSecrets } from '../config/env-secrets.js'
 import { ConfigError, formatProblem } from '../config/problems.js'
 import { type LoginUser, loadUsersFile } from '../login/users-file.js'
 import type { SessionCookieVerifier } from '../session/signed-cookie.js'
