@@ -20,9 +20,7 @@ import { instrument } from './ops/instrument.js'
 import { type MetricsServer, startMetricsServer } from './ops/metrics-server.js'
 import { Reloader, UsersHolder } from './ops/reload.js'
 import { aclOptionsOf, preflight } from './preflight.js'
-import { MemorySessionStore } from './session/memory-store.js'
-import { clientCacheOff, RedisSessionStore } from './session/redis-store.js'
-import type { SessionStore } from './session/session-store.js'
+import { openSessionStore } from './session/open-session-store.js'
 import { SessionCookieVerifier } from './session/signed-cookie.js'
 import {
   describeStartupFailure,
@@ -94,67 +92,8 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     }
   }
 
-  let store: SessionStore
-  // Settles once the session store is connected or has failed to (never rejects).
-  let storeConnected: Promise<unknown> = Promise.resolve()
-  // Only the connect source (and the built-in login, which needs it) reads this store; other sources
-  // open their own, so a Redis connection here would be one nobody uses.
-  if (config.session.store === 'redis' && config.session.source === 'connect') {
-    const redis = new RedisSessionStore({
-      ...config.session.redis,
-      onError: (err) => log.error({ err: { message: err.message } }, 'session store connection error'),
-    })
-    // Settled into a value at once (a rejection left unhandled until listen would end the process);
-    // said once listening.
-    const connected = redis.connect().then(
-      () => undefined,
-      (err: Error) => err,
-    )
-    storeConnected = connected
-    notes.push(
-      () =>
-        void connected.then((err) =>
-          err
-            ? log.error(
-                { err: { message: err.message } },
-                'session store not reachable yet; downloads answer 503 until it is',
-              )
-            : log.info('session store connected'),
-        ),
-    )
-    store = redis
-    const cacheOff = config.session.redis.clientCache && clientCacheOff(config.session.redis.mode)
-    if (cacheOff) notes.push(() => log.warn(cacheOff))
-  } else {
-    store = new MemorySessionStore()
-    if (config.session.source === 'connect')
-      notes.push(() =>
-        log.info('embedded session store: sessions live in this process and are lost on restart'),
-      )
-  }
-  if (config.session.callback) {
-    // The origin only: a URL may carry credentials, and the path says nothing an operator needs.
-    const { origin } = new URL(config.session.callback.url)
-    const { cacheTtlMs, token } = config.session.callback
-    notes.push(() =>
-      log.info(
-        { origin, cacheTtlMs, token: token !== undefined },
-        'session source: callback; downloads ask the main app, answers kept cache_ttl_ms',
-      ),
-    )
-  }
-  if (config.session.source === 'php') {
-    const { saveHandler, savePath, serializeHandler, objects } = config.session.php
-    notes.push(() =>
-      log.info(
-        { saveHandler, ...(saveHandler === 'files' ? { savePath } : {}), serializeHandler, objects },
-        'session source: php; downloads read PHP sessions from the app store',
-      ),
-    )
-  }
-  if (config.session.secretsGenerated && config.session.source === 'connect') {
-    notes.push(() => log.warn('no GATEWAY_SESSION_SECRETS set: using a random secret for this process only'))
-  }
+  const { store, connected: storeConnected, notes: storeNotes } = openSessionStore(config, log)
+  notes.push(...storeNotes)
   const rateLimitNote = rateLimitWarning(config)
   if (rateLimitNote) notes.push(() => log.warn(rateLimitNote))
   if (config.delivery.mode === 'direct') {
