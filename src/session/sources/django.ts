@@ -53,25 +53,8 @@ export function createDjangoSessionSource(c: DjangoConfig, deps: DjangoStoreDeps
     return createDjangoSource({ ...c, ...(deps.now ? { now: deps.now } : {}) })
   const onError = deps.onStoreError ? { onError: deps.onStoreError } : {}
   const usesDb = c.backend !== 'cache' || c.auth.enabled
-  const d = c.database
   const database = usesDb
-    ? new DjangoDatabase({
-        url: d.url,
-        host: d.host,
-        port: d.port,
-        database: d.name,
-        user: d.user,
-        password: d.password,
-        poolSize: d.poolSize,
-        connectTimeoutMs: d.connectTimeoutMs,
-        statementTimeoutMs: d.statementTimeoutMs,
-        sessionTable: d.sessionTable,
-        userTable: d.userTable,
-        userGroupsTable: d.userGroupsTable,
-        groupTable: d.groupTable,
-        userColumn: c.auth.userColumn,
-        ...onError,
-      })
+    ? new DjangoDatabase({ ...c.database, userColumn: c.auth.userColumn, ...onError })
     : undefined
   const cache =
     c.backend === 'db'

@@ -5,25 +5,15 @@
 // sessions opened read-only. A query that fails or times out rejects with StoreUnavailableError,
 // so the download gets 503: an outage of the app's database never reads as "nobody" or "anyone".
 import pg from 'pg'
+import type { DjangoConfig } from '../../../config/django-config.js'
 import { StoreUnavailableError } from '../../session-store.js'
 
-export interface DjangoDatabaseOptions {
-  /** postgres://user@host:port/db; host, port, database and user below fill what it leaves out. */
-  readonly url: string | undefined
-  readonly host: string
-  readonly port: number
-  readonly database: string
-  readonly user: string
-  readonly password: string | undefined
-  readonly poolSize: number
-  readonly connectTimeoutMs: number
-  readonly statementTimeoutMs: number
-  /** Tables, possibly schema-qualified; checked as identifiers by the config schema. */
-  readonly sessionTable: string
-  readonly userTable: string
-  readonly userGroupsTable: string
-  readonly groupTable: string
-  /** The column the identity's user is read from: `id` (the pk, as the session holds it), `username`... */
+/**
+ * The `session.django.database` settings (url, host, port, name, user, password, pool size,
+ * timeouts, table names: docs/configuration.md), and the column the identity's user is read from:
+ * `id` (the pk, as the session holds it), `username`...
+ */
+export type DjangoDatabaseOptions = DjangoConfig['database'] & {
   readonly userColumn: string
   readonly onError?: (err: Error) => void
 }
@@ -58,7 +48,7 @@ export class DjangoDatabase {
       ...(o.url === undefined ? {} : { connectionString: o.url }),
       host: o.host,
       port: o.port,
-      database: o.database,
+      database: o.name,
       user: o.user,
       ...(o.password === undefined ? {} : { password: o.password }),
       max: o.poolSize,
