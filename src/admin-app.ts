@@ -1,5 +1,5 @@
-// The credential store the config asks for (Redis beside the sessions, or in this process) and the
-// admin listener's app: the admin API only, with the same refusal and decision-line plumbing as
+// The credential store the config asks for (Redis beside the sessions, or in this process), the
+// rate limit's counters beside it, and the admin listener's app: the admin API only, with the same refusal and decision-line plumbing as
 // the public app, on `admin.host:admin.port`, which nginx never proxies (docs/links-and-tokens.md).
 // Kept out of server.ts so tests start the very same.
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -20,6 +20,8 @@ import { accelGuard } from './http/accel-guard.js'
 import { decisionLog } from './http/decision-log.js'
 import { refuse } from './http/refuse.js'
 import { adminRoutes } from './http/routes/admin.js'
+import { type AttemptCounters, CountersUnavailableError } from './throttle/attempt-counters.js'
+import { createCounters } from './throttle/create-counters.js'
 
 export async function buildAdminApp(
   config: GatewayConfig & { readonly admin: NonNullable<GatewayConfig['admin']> },
@@ -28,13 +30,15 @@ export async function buildAdminApp(
     readonly logger: Logger
     /** The rules: an edge link carries the response policy they give its file. */
     readonly acl: { readonly current: RuleSet }
+    /** Where failed attempts are counted; undefined with rate limiting off. */
+    readonly counters: AttemptCounters | undefined
   },
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 })
   await app.register(decisionLog, { logger: deps.logger.child({ listener: 'admin' }) })
   await app.register(accelGuard)
   app.setErrorHandler((error: Error, request, reply) => {
-    if (error instanceof CredentialStoreUnavailableError)
+    if (error instanceof CredentialStoreUnavailableError || error instanceof CountersUnavailableError)
       return refuse(request, reply, withFields(new GW_ERR_STORE_UNAVAILABLE(), { detail: error.message }))
     const status = (error as { statusCode?: number }).statusCode
     if (status && status >= 400 && status < 500) {
@@ -53,12 +57,18 @@ export async function buildAdminApp(
     acl: deps.acl,
     maxTtlSeconds: config.links.maxTtlSeconds,
     routePrefix: config.delivery.routePrefix,
+    counters: deps.counters,
   })
   return app
 }
 
 export interface RunningCredentials {
   readonly store: CredentialStore
+  /**
+   * Where failed logins and link or token guesses are counted (undefined with rate limiting off):
+   * the public app's throttles count here and the admin API's unlock drops counts here.
+   */
+  readonly counters: AttemptCounters | undefined
   /** Built, not yet listening (listenAdmin). */
   readonly admin: FastifyInstance | null
   /** Resolves once the store is connected (at once for the embedded one); never rejects. */
@@ -87,17 +97,30 @@ export async function startCredentials(
   } else {
     store = new MemoryCredentialStore()
   }
+  const counters = config.rateLimit.enabled
+    ? createCounters(config.session.store, {
+        ...config.session.redis,
+        // Its own keys (`gw:rl:`), not the sessions' prefix.
+        keyPrefix: undefined,
+        onError: (err) => log.error({ err: { message: err.message } }, 'rate limit store connection error'),
+      })
+    : undefined
   const adminConfig = config.admin
   const admin = adminConfig
-    ? await buildAdminApp({ ...config, admin: adminConfig }, { credentials: store, logger: log, acl })
+    ? await buildAdminApp(
+        { ...config, admin: adminConfig },
+        { credentials: store, logger: log, acl, counters },
+      )
     : null
   return {
     store,
+    counters,
     admin,
     ready,
     async close() {
       await admin?.close()
       await store.close()
+      await counters?.close()
     },
   }
 }

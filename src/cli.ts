@@ -10,6 +10,7 @@ import { EXIT_INVALID, EXIT_OK } from './cli/exit-codes.js'
 import { EXPLAIN_USAGE, type ExplainCommand, parseExplainArgs, runExplain } from './cli/explain.js'
 import { HASH_PASSWORD_USAGE, parseHashPasswordArgs, runHashPassword } from './cli/hash-password.js'
 import type { Env, Io, Parsed } from './cli/io.js'
+import { runThrottleCommand } from './cli/throttle.js'
 import { renderNginxCommand } from './deploy/render-nginx-command.js'
 import { auditCommand } from './ops/audit-command.js'
 
@@ -32,6 +33,8 @@ ${HASH_PASSWORD_USAGE}
       prints the nginx download server for a host install; render-nginx --help for the rest
   download-gateway link create|revoke ...   download-gateway token create|revoke ...
       share links and access tokens; \`download-gateway link\` alone prints their usage
+  download-gateway throttle unlock --account <name> | --address <ip> ...
+      lifts a rate limit before its window ends; \`download-gateway throttle\` alone prints its usage
   download-gateway audit --decisions <gateway log> --nginx <nginx audit log>
       one record per download, the decision joined to nginx's side; audit --help for the rest
 Without --acl, the rules and the rest come from --config, else from $GATEWAY_CONFIG, else from
@@ -71,6 +74,7 @@ export async function main(
 ): Promise<number> {
   if (argv[0] === 'render-nginx') return renderNginxCommand(argv.slice(1), io)
   if (argv[0] === 'link' || argv[0] === 'token') return runCredentialCommand(argv, io, env)
+  if (argv[0] === 'throttle') return runThrottleCommand(argv, io, env)
   if (argv[0] === 'audit') return auditCommand(argv.slice(1), io)
   const parsed = parseCliArgs(argv, env)
   if (!parsed.ok) {

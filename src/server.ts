@@ -115,6 +115,7 @@ async function main(config: GatewayConfig, log: Logger): Promise<void> {
     realFilesRoot,
     users,
     credentials: credentials.store,
+    counters: credentials.counters,
     logger: log,
     metrics: metered?.metrics,
     refusalPage,

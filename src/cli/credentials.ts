@@ -172,7 +172,7 @@ function usage(io: Io, message: string): number {
 }
 
 /** The config the gateways run with; session secrets and the admin token are not needed here. */
-function configFrom(file: string | undefined, env: Env): GatewayConfig {
+export function configFrom(file: string | undefined, env: Env): GatewayConfig {
   return loadConfig({
     ...env,
     GATEWAY_CONFIG: file ?? env.GATEWAY_CONFIG ?? DEFAULT_CONFIG_FILE,
@@ -209,7 +209,7 @@ async function withRedis<T>(
   }
 }
 
-async function viaApi(
+export async function viaApi(
   io: Io,
   env: Env,
   base: string,
@@ -218,7 +218,10 @@ async function viaApi(
   body?: object,
 ): Promise<number> {
   const token = env.GATEWAY_ADMIN_TOKEN
-  if (!token) return usage(io, '--admin-url needs GATEWAY_ADMIN_TOKEN in the environment')
+  if (!token) {
+    io.err('error: --admin-url needs GATEWAY_ADMIN_TOKEN in the environment')
+    return EXIT_INVALID
+  }
   let res: Response
   try {
     res = await fetch(`${base.replace(/\/$/, '')}${path}`, {

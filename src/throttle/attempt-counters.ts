@@ -19,6 +19,8 @@ export interface AttemptCounters {
   mark(key: string, ttlMs: number): Promise<void>
   /** Whether `key` was marked and has not expired. */
   marked(key: string): Promise<boolean>
+  /** Drops `keys` (an operator lifting a throttle); resolves to how many were there. */
+  forget(keys: readonly string[]): Promise<number>
   close(): Promise<void>
 }
 

@@ -14,6 +14,7 @@
 // by guessing at its id. The secret's 256 random bits are what make guessing it hopeless; this
 // count makes an attack on one token loud (429s and decision lines naming the id).
 import type { AttemptCounters } from './attempt-counters.js'
+import { keys } from './keys.js'
 import { type CredentialLimits, retryAfterSeconds, type Throttled } from './limits.js'
 
 /** Blocked networks remembered by one process; past it, blocks are only learnt from the counts. */
@@ -50,8 +51,8 @@ export class CredentialThrottle {
   async failed(network: string, tokenId: string | null): Promise<Throttled | null> {
     const { windowMs, perAddress, perToken } = this.#limits
     const [address, token] = await Promise.all([
-      this.#counters.hit(`cred:addr:${network}`, windowMs),
-      tokenId === null ? undefined : this.#counters.hit(`cred:token:${tokenId}`, windowMs),
+      this.#counters.hit(keys.credentialAddress(network), windowMs),
+      tokenId === null ? undefined : this.#counters.hit(keys.credentialToken(tokenId), windowMs),
     ])
     if (address.count > perAddress) {
       this.#block(network, address.resetInMs)

@@ -11,8 +11,8 @@
 // still try, each within its own per-account budget; everyone else gets 429 until the window
 // ends. A user on a network the account has never used waits like the attacker: that is the price
 // of stopping a guesser who holds many addresses.
-import { createHash } from 'node:crypto'
 import type { AttemptCounters } from './attempt-counters.js'
+import { accountKeyName, keys } from './keys.js'
 import { type LoginLimits, retryAfterSeconds, type Throttled } from './limits.js'
 
 export interface LoginAttempt {
@@ -35,20 +35,18 @@ export class LoginThrottle {
   async begin(account: string, network: string): Promise<LoginAttempt> {
     const c = this.#counters
     const { windowMs, perAddress, perAccount, rememberMs } = this.#limits
-    // Hashed: a key never carries the name someone typed (it may be a password typed in the
-    // wrong field), and any name makes a well-formed key.
-    const name = createHash('sha256').update(account).digest('base64url').slice(0, 22)
-    const keys = {
-      address: `login:addr:${network}`,
-      account: `login:acct:${name}`,
-      pair: `login:pair:${name}:${network}`,
-      known: `login:known:${name}:${network}`,
+    const name = accountKeyName(account)
+    const k = {
+      address: keys.loginAddress(network),
+      account: keys.loginAccount(name),
+      pair: keys.loginPair(name, network),
+      known: keys.loginKnown(name, network),
     }
     const [address, acct, pair, known] = await Promise.all([
-      c.hit(keys.address, windowMs),
-      c.hit(keys.account, windowMs),
-      c.hit(keys.pair, windowMs),
-      c.marked(keys.known),
+      c.hit(k.address, windowMs),
+      c.hit(k.account, windowMs),
+      c.hit(k.pair, windowMs),
+      c.marked(k.known),
     ])
     let throttled: Throttled | null = null
     if (address.count > perAddress) {
@@ -61,10 +59,10 @@ export class LoginThrottle {
       throttled,
       succeeded: async () => {
         await Promise.all([
-          c.refund(keys.address),
-          c.refund(keys.account),
-          c.refund(keys.pair),
-          c.mark(keys.known, rememberMs),
+          c.refund(k.address),
+          c.refund(k.account),
+          c.refund(k.pair),
+          c.mark(k.known, rememberMs),
         ])
       },
     }

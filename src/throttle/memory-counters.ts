@@ -43,6 +43,16 @@ export class MemoryCounters implements AttemptCounters {
     return this.#live(key, this.#now()) !== undefined
   }
 
+  async forget(keys: readonly string[]): Promise<number> {
+    const now = this.#now()
+    let dropped = 0
+    for (const key of keys) {
+      if (this.#live(key, now) !== undefined) dropped++
+      this.#entries.delete(key)
+    }
+    return dropped
+  }
+
   async close(): Promise<void> {
     this.#entries.clear()
   }

@@ -19,6 +19,8 @@ export interface RedisCountersOptions extends RedisConnectionSettings {
   /** Prepended to every key: `gw:rl:` by default. */
   readonly keyPrefix?: string
   readonly onError?: (err: Error) => void
+  /** False for one-shot commands (the CLI): fail at once instead of reconnecting. */
+  readonly reconnect?: boolean
 }
 
 const HIT = `
@@ -79,6 +81,14 @@ export class RedisCounters implements AttemptCounters {
 
   async marked(key: string): Promise<boolean> {
     return (await this.#command(() => this.#client.get(this.#prefix + key))) !== null
+  }
+
+  async forget(keys: readonly string[]): Promise<number> {
+    // One DEL a key: in a Cluster the keys may live in different slots.
+    const dropped = await Promise.all(
+      keys.map((key) => this.#command(() => this.#client.del(this.#prefix + key))),
+    )
+    return dropped.reduce((sum, n) => sum + Number(n), 0)
   }
 
   close(): Promise<void> {

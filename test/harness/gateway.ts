@@ -81,7 +81,7 @@ export interface PreparedGateway {
   build(
     store: SessionStore,
     acl?: { readonly current: RuleSet },
-    more?: Pick<AppDeps, 'metrics' | 'credentials'>,
+    more?: Pick<AppDeps, 'metrics' | 'credentials' | 'counters'>,
   ): Promise<FastifyInstance>
   /** Stops watching the rules and removes the temp folder. */
   close(): Promise<void>
@@ -197,6 +197,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     const instrumented = o.metrics ? instrument(store, acl) : undefined
     const app = await prepared.build(instrumented?.store ?? store, acl, {
       credentials: credentials.store,
+      counters: credentials.counters,
       metrics: instrumented?.metrics,
     })
     const port = await listenOnLoopback(app)

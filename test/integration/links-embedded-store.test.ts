@@ -93,3 +93,32 @@ t.test('a link signed offline counts exactly in the embedded store and is revoke
   t.equal((await run(['link', 'revoke', other.id, '--admin-url', gateway.adminUrl as string])).code, 0)
   t.equal((await get(other.url)).status, 410)
 })
+
+t.test('a locked-out account is unlocked through the admin API, from the CLI', async (t) => {
+  const attempt = (password: string) =>
+    fetch(`${gateway.baseUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password }),
+    }).then((r) => r.status)
+  // The default account limit is 10 failures a window; bob has never logged in from here.
+  const wrong = []
+  for (let i = 0; i < 11; i++) wrong.push(await attempt(`guess-${i}`))
+  t.same(wrong.slice(0, 10), Array(10).fill(401), 'ten wrong passwords are told so')
+  t.equal(wrong[10], 429, 'then the account is throttled')
+  t.equal(await attempt('pw-bob'), 429, 'the right password waits too')
+
+  const admin = ['--admin-url', gateway.adminUrl as string]
+  const unknown = await run(['throttle', 'unlock', '--address', 'not-an-ip', ...admin])
+  t.not(unknown.code, 0, 'a bad address is refused')
+  const lifted = await run(['throttle', 'unlock', '--account', 'bob', ...admin])
+  t.equal(lifted.code, 0, lifted.out.join('\n'))
+  t.match(JSON.parse(lifted.out[0] as string), { account: 'bob', network: null })
+  t.equal(await attempt('pw-bob'), 200, 'bob logs in at once')
+  t.match(gateway.logText(), /"code":"GW_ADMIN_THROTTLE_LIFTED"/)
+  t.equal(
+    (await run(['throttle', 'unlock', '--account', 'bob'])).code,
+    2,
+    'the embedded store needs --admin-url',
+  )
+})

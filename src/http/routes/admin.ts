@@ -18,6 +18,8 @@ import type { LinkKeyRing } from '../../credentials/links/link-keys.js'
 import { LINK_ID_PATTERN } from '../../credentials/links/share-link.js'
 import { bearerToken, TOKEN_ID_PATTERN } from '../../credentials/tokens/access-token.js'
 import { GW_ERR_ADMIN_UNAUTHORIZED, GW_ERR_BAD_REQUEST, GW_ERR_NO_ROUTE, withFields } from '../../errors.js'
+import type { AttemptCounters } from '../../throttle/attempt-counters.js'
+import { type UnlockTarget, unlock } from '../../throttle/unlock.js'
 import { recordDecision } from '../decision-log.js'
 import { refuse } from '../refuse.js'
 
@@ -29,6 +31,8 @@ export interface AdminRouteOptions {
   readonly acl: { readonly current: RuleSet }
   readonly maxTtlSeconds: number
   readonly routePrefix: string
+  /** Where failed attempts are counted; without it (rate limiting off) there is nothing to unlock. */
+  readonly counters?: AttemptCounters | undefined
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
@@ -55,6 +59,16 @@ const tokenBody = {
     groups: { type: 'array', items: { type: 'string', minLength: 1 } },
     ttl: { type: 'string' },
     scope: { type: 'string', minLength: 1 },
+  },
+} as const
+
+const unlockBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    account: { type: 'string', minLength: 1, maxLength: 200 },
+    address: { type: 'string', minLength: 2, maxLength: 64 },
   },
 } as const
 
@@ -148,4 +162,27 @@ function registerAdminRoutes(app: FastifyInstance, o: AdminRouteOptions): void {
     recordDecision(request, { code: 'GW_ADMIN_TOKEN_REVOKED', rule: `token:${id}` })
     return reply.code(204).send()
   })
+
+  const counters = o.counters
+  if (counters === undefined) return
+  app.post<{ Body: UnlockTarget }>(
+    '/throttle/unlock',
+    { schema: { body: unlockBody } },
+    async (request, reply) => {
+      const done = await unlock(counters, request.body)
+      if (!done.ok)
+        return refuse(request, reply, withFields(new GW_ERR_BAD_REQUEST(), { detail: done.message }))
+      const { account } = request.body
+      recordDecision(request, {
+        code: 'GW_ADMIN_THROTTLE_LIFTED',
+        ...(account === undefined ? {} : { user: account }),
+        detail: `${done.cleared} counts dropped${done.network === undefined ? '' : ` for ${done.network}`}`,
+      })
+      return reply.code(200).send({
+        account: account ?? null,
+        network: done.network ?? null,
+        cleared: done.cleared,
+      })
+    },
+  )
 }
