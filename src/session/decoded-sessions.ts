@@ -5,6 +5,7 @@
 // text can never hand out a stale session: a session changed in Redis is a different text, a
 // deleted one is no text at all, and the expiry is still compared with the clock per download.
 // The decoded sessions are frozen, which lets resolve-identity.ts remember who each belongs to.
+import { BoundedMemo } from '../bounded-memo.js'
 import { deepFreeze } from '../deep-freeze.js'
 import type { SessionData } from './session-store.js'
 
@@ -12,11 +13,11 @@ import type { SessionData } from './session-store.js'
 const MAX_TEXT_LENGTH = 4096
 
 export class DecodedSessions {
-  readonly #byText = new Map<string, SessionData>()
-  readonly #maxEntries: number
+  // The oldest text goes first: sessions in use come back within seconds and are decoded again.
+  readonly #byText: BoundedMemo<string, SessionData>
 
   constructor(maxEntries: number) {
-    this.#maxEntries = maxEntries
+    this.#byText = new BoundedMemo(maxEntries)
   }
 
   /** The stored JSON as a frozen session; null when there is none, or none we can read. */
@@ -26,8 +27,6 @@ export class DecodedSessions {
     if (known !== undefined) return known
     const data = sessionFromJson(json)
     if (data === null || json.length > MAX_TEXT_LENGTH) return data
-    // The oldest text goes first: sessions in use come back within seconds and are decoded again.
-    if (this.#byText.size >= this.#maxEntries) this.#byText.delete(this.#byText.keys().next().value as string)
     this.#byText.set(json, deepFreeze(data))
     return data
   }

@@ -3,13 +3,14 @@
 // `s:`). Verification tries each configured secret, so secrets can be rotated without logging
 // anybody out; @fastify/cookie's Signer compares in constant time.
 import { Signer } from '@fastify/cookie'
+import { BoundedMemo } from '../bounded-memo.js'
 import { decodeCookieValue } from './cookie-header.js'
 
 export type CookieVerdict =
   | { readonly ok: true; readonly sessionId: string }
   | { readonly ok: false; readonly reason: 'no-cookie' | 'bad-signature' | 'bad-format' }
 
-/** Cookie values that verified, remembered; the whole memo is dropped when it is full. */
+/** Cookie values that verified, remembered; when full, the oldest goes (see bounded-memo.ts). */
 export const VERIFIED_MEMO_SIZE = 10_000
 
 const NO_COOKIE: CookieVerdict = Object.freeze({ ok: false, reason: 'no-cookie' })
@@ -23,7 +24,7 @@ export class SessionCookieVerifier {
   // (setSecrets), so a remembered verdict is exactly what decoding and verifying again would say
   // with the secrets of the moment. Whether a session
   // is still valid is the store's question, asked on every request regardless.
-  readonly #verifiedSent = new Map<string, CookieVerdict>()
+  readonly #verifiedSent = new BoundedMemo<string, CookieVerdict>(VERIFIED_MEMO_SIZE)
 
   constructor(secrets: readonly string[], prefix: string) {
     this.#signer = new Signer([...secrets], 'sha256')
@@ -55,10 +56,7 @@ export class SessionCookieVerifier {
     const known = this.#verifiedSent.get(sent)
     if (known !== undefined) return known
     const verdict = this.verify(decodeCookieValue(sent))
-    if (verdict.ok) {
-      if (this.#verifiedSent.size >= VERIFIED_MEMO_SIZE) this.#verifiedSent.clear()
-      this.#verifiedSent.set(sent, verdict)
-    }
+    if (verdict.ok) this.#verifiedSent.set(sent, verdict)
     return verdict
   }
 

@@ -11,7 +11,15 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src')
 
 /** Lowest first. A unit is a top-level file or folder of src/. */
 const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts', 'problems.ts', 'deep-freeze.ts', 'log-destination.ts', 'log-pretty.ts', 'duration.ts'],
+  [
+    'errors.ts',
+    'problems.ts',
+    'deep-freeze.ts',
+    'log-destination.ts',
+    'log-pretty.ts',
+    'duration.ts',
+    'bounded-memo.ts',
+  ],
   ['paths', 'acl', 'delivery', 'logger.ts', 'redis'],
   ['credentials', 'browser', 'throttle'],
   ['config'],

@@ -10,6 +10,7 @@
 // `gwl1.<kid>.<payload>`). The MAC is checked before the payload is parsed, so nothing an attacker
 // wrote is ever decoded unless a key holder signed it. Every character is URL-safe: no escaping.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { BoundedMemo } from '../../bounded-memo.js'
 import { canonicalizeRequestPath } from '../../paths/canonical-path.js'
 import type { LinkKeyRing } from './link-keys.js'
 
@@ -74,7 +75,7 @@ export function verifyLink(token: string, aclPath: string, ring: LinkKeyRing, no
   return { ok: true, link }
 }
 
-/** Links that verified, remembered per ring; a ring's memo is emptied when it is full. */
+/** Links that verified, remembered per ring; when a ring's memo is full, its oldest goes. */
 export const VERIFIED_LINK_MEMO_SIZE = 10_000
 
 // A shared link is downloaded again and again with the very same token, and the MAC, base64 and
@@ -83,7 +84,7 @@ export const VERIFIED_LINK_MEMO_SIZE = 10_000
 // is never changed in place, so a new ring (another key set) starts with an empty memo, and a
 // removed key stops verifying at once. Expiry and path are checked on every request, and
 // revocation and counts are the store's, asked on every request regardless.
-const verifiedLinks = new WeakMap<LinkKeyRing, Map<string, VerifiedLink>>()
+const verifiedLinks = new WeakMap<LinkKeyRing, BoundedMemo<string, VerifiedLink>>()
 
 function genuineLink(token: string, ring: LinkKeyRing): VerifiedLink | LinkRefusal {
   let memo = verifiedLinks.get(ring)
@@ -92,9 +93,9 @@ function genuineLink(token: string, ring: LinkKeyRing): VerifiedLink | LinkRefus
   const link = checkSignedLink(token, ring)
   if (typeof link === 'string') return link
   if (memo === undefined) {
-    memo = new Map()
+    memo = new BoundedMemo(VERIFIED_LINK_MEMO_SIZE)
     verifiedLinks.set(ring, memo)
-  } else if (memo.size >= VERIFIED_LINK_MEMO_SIZE) memo.clear()
+  }
   memo.set(token, link)
   return link
 }

@@ -3,6 +3,7 @@
 // whole token. A fast hash is enough here: 256 random bits cannot be guessed, so there is nothing
 // for a slow password hash to protect.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { BoundedMemo } from '../../bounded-memo.js'
 
 export interface TokenRecord {
   readonly id: string
@@ -36,14 +37,14 @@ export function tokenId(token: string): string | null {
   return TOKEN_PATTERN.exec(token)?.[1] ?? null
 }
 
-/** Tokens that matched their record, with their digest; emptied when full. */
+/** Tokens that matched their record, with their digest; when full, the oldest goes. */
 export const MATCHED_TOKEN_MEMO_SIZE = 10_000
 
 // A script sends the same token on every request; its SHA-256 is a pure function of it, so the
 // digest of a token that once matched is remembered rather than computed again. Only the hash
 // is skipped: the record is read from the store and compared on every request, so a revoked,
 // expired or replaced token is refused exactly as before.
-const matchedDigests = new Map<string, Buffer>()
+const matchedDigests = new BoundedMemo<string, Buffer>(MATCHED_TOKEN_MEMO_SIZE)
 
 /** Constant-time: does `token` hash to the record's hash? */
 export function tokenMatches(token: string, record: Pick<TokenRecord, 'hash'>): boolean {
@@ -51,10 +52,7 @@ export function tokenMatches(token: string, record: Pick<TokenRecord, 'hash'>): 
   const known = matchedDigests.get(token)
   const given = known ?? createHash('sha256').update(token).digest()
   const matches = expected.length === given.length && timingSafeEqual(expected, given)
-  if (matches && known === undefined) {
-    if (matchedDigests.size >= MATCHED_TOKEN_MEMO_SIZE) matchedDigests.clear()
-    matchedDigests.set(token, given)
-  }
+  if (matches && known === undefined) matchedDigests.set(token, given)
   return matches
 }
 
