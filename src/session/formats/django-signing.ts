@@ -37,9 +37,12 @@ import {
   checkValue,
   DEFAULT_LIMITS,
   decoded,
+  refusalOf,
   refuse,
+  type SessionDecoded,
   type SessionDecodeResult,
   type SessionObject,
+  type SessionRefusal,
   type SizeLimits,
 } from './signed-result.js'
 import { readStrictJson } from './strict-json.js'
@@ -115,16 +118,29 @@ export class DjangoSigning {
 
       const tsColon = signedPart.lastIndexOf(':')
       if (tsColon < 0) refuse('malformed', 'no timestamp')
-      const signedAt = base62Seconds(signedPart.slice(tsColon + 1))
-      let expiresAt: number | null = null
-      if (this.#maxAgeSeconds !== null) {
-        // Django compares the float time.time() - timestamp with max_age.
-        if (now / 1000 - signedAt > this.#maxAgeSeconds) refuse('expired', 'older than the max age')
-        expiresAt = (signedAt + this.#maxAgeSeconds) * 1000
-      }
+      const signedAtMs = base62Seconds(signedPart.slice(tsColon + 1)) * 1000
+      this.#refuseTooOld(signedAtMs, now)
+      const expiresAt = this.#maxAgeSeconds === null ? null : signedAtMs + this.#maxAgeSeconds * 1000
       const session = jsonObject(payloadBytes(signedPart.slice(0, tsColon), this.#limits), this.#limits)
-      return decoded(session, keyIndex, signedAt * 1000, expiresAt)
+      return decoded(session, keyIndex, signedAtMs, expiresAt)
     })
+  }
+
+  /**
+   * What decode() would refuse at `now` a value it accepted before: only its age can change, and
+   * it is judged by the very rule decode() applies, on the very number decode() returned.
+   */
+  timeRefusal(accepted: Pick<SessionDecoded, 'signedAt'>, now: number): SessionRefusal | null {
+    checkNow(now)
+    return refusalOf(() => this.#refuseTooOld(accepted.signedAt ?? Number.NaN, now))
+  }
+
+  // Django compares the float time.time() - timestamp with max_age, and accepts a value signed in
+  // the future. Eight base62 digits times 1000 may pass 2^53: such a time is millennia away from
+  // now, where a rounded millisecond cannot change the answer.
+  #refuseTooOld(signedAtMs: number, now: number): void {
+    if (this.#maxAgeSeconds === null) return
+    if (!(now / 1000 - signedAtMs / 1000 <= this.#maxAgeSeconds)) refuse('expired', 'older than the max age')
   }
 
   #verify(signedPart: string, signature: string): number {
@@ -183,6 +199,11 @@ export class DjangoSignedCookieSession {
 
   decode(value: string, now: number = Date.now()): SessionDecodeResult {
     return this.#signing.decode(value, now)
+  }
+
+  /** What decode() would refuse at `now` a value it accepted before (SESSION_COOKIE_AGE only). */
+  timeRefusal(accepted: Pick<SessionDecoded, 'signedAt'>, now: number): SessionRefusal | null {
+    return this.#signing.timeRefusal(accepted, now)
   }
 }
 

@@ -23,9 +23,12 @@ import {
   checkText,
   checkValue,
   decoded,
+  refusalOf,
   refuse,
+  type SessionDecoded,
   type SessionDecodeResult,
   type SessionObject,
+  type SessionRefusal,
   type SizeLimits,
 } from './signed-result.js'
 import { readStrictJson } from './strict-json.js'
@@ -78,15 +81,29 @@ export class FlaskSessionCookie {
 
       const tsDot = signedPart.lastIndexOf('.')
       if (tsDot < 0) refuse('malformed', 'no timestamp')
-      const signedAt = timestampSeconds(signedPart.slice(tsDot + 1))
-      const age = BigInt(Math.floor(now / 1000)) - signedAt
-      if (age > BigInt(this.#maxAgeSeconds)) refuse('expired', 'older than the max age')
-      if (age < 0n) refuse('expired', 'signed in the future')
+      const signedAtMs = Number(timestampSeconds(signedPart.slice(tsDot + 1))) * 1000
+      this.#refuseOutOfAge(signedAtMs, now)
 
       const session = this.#payload(signedPart.slice(0, tsDot))
-      const signedAtMs = Number(signedAt) * 1000
       return decoded(session, keyIndex, signedAtMs, signedAtMs + this.#maxAgeSeconds * 1000)
     })
+  }
+
+  /**
+   * What decode() would refuse at `now` a value it accepted before: only its age can change, and
+   * it is judged by the very rule decode() applies, on the very number decode() returned.
+   */
+  timeRefusal(accepted: Pick<SessionDecoded, 'signedAt'>, now: number): SessionRefusal | null {
+    checkNow(now)
+    return refusalOf(() => this.#refuseOutOfAge(accepted.signedAt ?? Number.NaN, now))
+  }
+
+  // itsdangerous compares whole seconds: int(time.time()) - timestamp. A timestamp too large for
+  // a double's exact integers is far in the future, and refused as such either way.
+  #refuseOutOfAge(signedAtMs: number, now: number): void {
+    const age = Math.floor(now / 1000) - signedAtMs / 1000
+    if (age > this.#maxAgeSeconds) refuse('expired', 'older than the max age')
+    if (!(age >= 0)) refuse('expired', 'signed in the future')
   }
 
   #verify(signedPart: string, signature: string): number {

@@ -27,10 +27,13 @@ import {
   checkText,
   checkValue,
   decoded,
+  refusalOf,
   refuse,
+  type SessionDecoded,
   type SessionDecodeResult,
   SessionFormatConfigError,
   type SessionObject,
+  type SessionRefusal,
   type SessionValue,
   type SizeLimits,
 } from './signed-result.js'
@@ -121,13 +124,22 @@ export class RailsEncryptedCookie {
       if (envelope.purpose !== this.#purpose && (this.#requirePurpose || envelope.purpose !== ''))
         refuse('wrong-purpose', 'message made for another purpose')
       const expiresAt = envelope.expires === null ? null : iso8601Ms(envelope.expires)
-      if (expiresAt !== null && now >= expiresAt) refuse('expired', 'past its expiry')
+      refuseExpired(expiresAt, now)
 
       const serialized = base64Bytes(envelope.message, 'message')
       refuseForeignSerializer(serialized)
       const session = sessionObject(readJson(utf8Text(serialized, 'message'), this.#limits))
       return decoded(session, keyIndex, null, expiresAt)
     })
+  }
+
+  /**
+   * What decode() would refuse at `now` a value it accepted before: only the envelope's expiry
+   * can change that, judged by the very rule decode() applies to the expiry decode() returned.
+   */
+  timeRefusal(accepted: Pick<SessionDecoded, 'expiresAt'>, now: number): SessionRefusal | null {
+    checkNow(now)
+    return refusalOf(() => refuseExpired(accepted.expiresAt, now))
   }
 
   #decrypt(data: Buffer, iv: Buffer, tag: Buffer): { plaintext: Buffer; keyIndex: number } {
@@ -143,6 +155,11 @@ export class RailsEncryptedCookie {
     }
     return refuse('bad-signature', 'no secret encrypted it')
   }
+}
+
+// A message without an expiry (`exp` null, or no envelope) lives as long as the browser keeps it.
+function refuseExpired(expiresAt: number | null, now: number): void {
+  if (expiresAt !== null && now >= expiresAt) refuse('expired', 'past its expiry')
 }
 
 // Checked on the bytes before anything reads them: Marshal.load can build any Ruby object.

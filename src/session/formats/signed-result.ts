@@ -124,6 +124,17 @@ export function answer(decode: () => SessionDecodeResult): SessionDecodeResult {
   }
 }
 
+/** Runs a check that may refuse (a decoder's time rule, say): its refusal, or null when it passed. */
+export function refusalOf(check: () => void): SessionRefusal | null {
+  try {
+    check()
+    return null
+  } catch (err) {
+    if (err instanceof RefusalSignal) return refusal(err)
+    throw err
+  }
+}
+
 /** Limits every decoder takes; the defaults fit a cookie (browsers keep at most 4 KiB of one). */
 export interface SizeLimits {
   /** Longest value accepted, in characters, checked before any work. Default 8192. */

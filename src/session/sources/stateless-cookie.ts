@@ -3,6 +3,9 @@
 // read. Being stateless has a price the docs state: the app's logout only makes the browser
 // forget the cookie; a copy kept elsewhere stays valid until it expires or its secret is rotated
 // out of the gateway's key list.
+
+import { BoundedMemo } from '../../bounded-memo.js'
+import { deepFreeze } from '../../deep-freeze.js'
 import {
   type GatewayErrorClass,
   GW_ERR_BAD_COOKIE,
@@ -11,13 +14,48 @@ import {
   GW_ERR_SESSION_NO_USER,
 } from '../../errors.js'
 import { decodeCookieValue, readSentCookie } from '../cookie-header.js'
-import type { SessionDecodeResult, SessionObject, SessionRefusalReason } from '../formats/signed-result.js'
+import type {
+  SessionDecoded,
+  SessionDecodeResult,
+  SessionObject,
+  SessionRefusal,
+  SessionRefusalReason,
+} from '../formats/signed-result.js'
 import type { Identity } from '../session-identity.js'
 import type { IdentityResult, NoIdentity, PendingRead, SessionSource } from '../session-source.js'
 
 export interface SessionDecoder {
   decode(value: string, now?: number): SessionDecodeResult
+  /**
+   * What decode() would refuse at `now` a value it accepted before, given the times decode()
+   * returned for it: the only part of its answer that can change while the decoder is the same.
+   */
+  timeRefusal(accepted: AcceptedTimes, now: number): SessionRefusal | null
 }
+
+type AcceptedTimes = Pick<SessionDecoded, 'signedAt' | 'expiresAt'>
+
+/** Cookie values that decoded, remembered per decoder; when full, the oldest goes. */
+export const ACCEPTED_COOKIE_MEMO_SIZE = 10_000
+
+interface AcceptedCookie {
+  readonly times: AcceptedTimes
+  /** The identity in the session, or NO_USER for an authentic session without a user. */
+  readonly answer: IdentityResult
+}
+
+// A browser sends the same cookie with every download, and verifying or decrypting it (an HMAC, or
+// AES-GCM, then base64 and JSON) was most of what such a download cost the gateway. A decoder never
+// changes its keys: it is built from the secrets, salt, purpose and max age of one config, so its
+// memo is exactly "what this key set accepted", and a gateway given other secrets has another
+// decoder whose memo starts empty (a secret taken out refuses the very next request). Only values
+// the decoder accepted are kept, keyed by the value exactly as sent; a refusal is never kept, so
+// nothing remembered can turn a refusal into an acceptance. On every hit the decoder's time rules
+// run again on the times it returned (max age from the signature's timestamp, the expiry inside a
+// Rails message), so a remembered value expires on the very request a fresh decode would refuse.
+// Memory: at most ACCEPTED_COOKIE_MEMO_SIZE cookies, each at most the decoder's value limit (and a
+// browser keeps no cookie above 4 KiB); only values a secret holder wrote get in.
+const acceptedByDecoder = new WeakMap<SessionDecoder, BoundedMemo<string, AcceptedCookie>>()
 
 /** Where the user id sits in the decoded session, and how to read it. */
 export interface UserLocation {
@@ -50,6 +88,10 @@ const REFUSALS: Readonly<Record<SessionRefusalReason, NoIdentity>> = Object.free
   'wrong-purpose': refusal(GW_ERR_BAD_COOKIE, 'wrong-purpose'),
 })
 
+function refusalFor(result: SessionRefusal): NoIdentity {
+  return REFUSALS[result.reason] ?? REFUSALS.malformed
+}
+
 function refusal(reason: GatewayErrorClass, why: string): NoIdentity {
   return Object.freeze({ ok: false, reason, why })
 }
@@ -72,10 +114,24 @@ export class StatelessCookieSource implements SessionSource {
   identify(cookieHeader: string | undefined): IdentityResult {
     const sent = readSentCookie(cookieHeader, this.#cookieName)
     if (sent === undefined || sent === '') return NO_COOKIE
-    const result = this.#decoder.decode(decodeCookieValue(sent), this.#now())
-    if (!result.ok) return REFUSALS[result.reason] ?? REFUSALS.malformed
+    const now = this.#now()
+    let memo = acceptedByDecoder.get(this.#decoder)
+    const known = memo?.get(sent)
+    if (known !== undefined) {
+      const late = this.#decoder.timeRefusal(known.times, now)
+      return late === null ? known.answer : refusalFor(late)
+    }
+    const result = this.#decoder.decode(decodeCookieValue(sent), now)
+    if (!result.ok) return refusalFor(result)
     const identity = identityIn(result.session, this.#where)
-    return identity === null ? NO_USER : { ok: true, identity }
+    const answer: IdentityResult =
+      identity === null ? NO_USER : Object.freeze({ ok: true, identity: deepFreeze(identity) })
+    if (memo === undefined) {
+      memo = new BoundedMemo(ACCEPTED_COOKIE_MEMO_SIZE)
+      acceptedByDecoder.set(this.#decoder, memo)
+    }
+    memo.set(sent, { times: { signedAt: result.signedAt, expiresAt: result.expiresAt }, answer })
+    return answer
   }
 
   read(_pending: PendingRead): Promise<IdentityResult> {
