@@ -37,8 +37,9 @@ import {
   checkValue,
   DEFAULT_LIMITS,
   decoded,
-  refusalOf,
+  fixedRefusal,
   refuse,
+  refuseWith,
   type SessionDecoded,
   type SessionDecodeResult,
   type SessionObject,
@@ -66,6 +67,7 @@ const TIMESTAMP = /^-?[0-9A-Za-z]{1,8}$/
 // Protocol 2 and later pickles start with the PROTO opcode; Django's PickleSerializer uses the
 // highest protocol.
 const PICKLE_PROTO = [0x80]
+const TOO_OLD = fixedRefusal('expired', 'older than the max age')
 
 export interface DjangoSigningOptions extends SizeLimits {
   /** The salt given to signing.loads (for sessions: see the two classes below). */
@@ -119,7 +121,7 @@ export class DjangoSigning {
       const tsColon = signedPart.lastIndexOf(':')
       if (tsColon < 0) refuse('malformed', 'no timestamp')
       const signedAtMs = base62Seconds(signedPart.slice(tsColon + 1)) * 1000
-      this.#refuseTooOld(signedAtMs, now)
+      refuseWith(this.#ageRefusal(signedAtMs, now))
       const expiresAt = this.#maxAgeSeconds === null ? null : signedAtMs + this.#maxAgeSeconds * 1000
       const session = jsonObject(payloadBytes(signedPart.slice(0, tsColon), this.#limits), this.#limits)
       return decoded(session, keyIndex, signedAtMs, expiresAt)
@@ -132,15 +134,15 @@ export class DjangoSigning {
    */
   timeRefusal(accepted: Pick<SessionDecoded, 'signedAt'>, now: number): SessionRefusal | null {
     checkNow(now)
-    return refusalOf(() => this.#refuseTooOld(accepted.signedAt ?? Number.NaN, now))
+    return this.#ageRefusal(accepted.signedAt ?? Number.NaN, now)
   }
 
   // Django compares the float time.time() - timestamp with max_age, and accepts a value signed in
   // the future. Eight base62 digits times 1000 may pass 2^53: such a time is millennia away from
   // now, where a rounded millisecond cannot change the answer.
-  #refuseTooOld(signedAtMs: number, now: number): void {
-    if (this.#maxAgeSeconds === null) return
-    if (!(now / 1000 - signedAtMs / 1000 <= this.#maxAgeSeconds)) refuse('expired', 'older than the max age')
+  #ageRefusal(signedAtMs: number, now: number): SessionRefusal | null {
+    if (this.#maxAgeSeconds === null) return null
+    return now / 1000 - signedAtMs / 1000 <= this.#maxAgeSeconds ? null : TOO_OLD
   }
 
   #verify(signedPart: string, signature: string): number {

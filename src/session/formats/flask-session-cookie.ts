@@ -23,8 +23,9 @@ import {
   checkText,
   checkValue,
   decoded,
-  refusalOf,
+  fixedRefusal,
   refuse,
+  refuseWith,
   type SessionDecoded,
   type SessionDecodeResult,
   type SessionObject,
@@ -47,6 +48,8 @@ export interface FlaskSessionCookieOptions extends SizeLimits {
 }
 
 const COOKIE_CHARS = /^[A-Za-z0-9_.-]+$/
+const TOO_OLD = fixedRefusal('expired', 'older than the max age')
+const SIGNED_IN_THE_FUTURE = fixedRefusal('expired', 'signed in the future')
 // HMAC-SHA1 is 20 bytes: 27 base64url characters.
 const SIGNATURE_LENGTH = 27
 
@@ -82,7 +85,7 @@ export class FlaskSessionCookie {
       const tsDot = signedPart.lastIndexOf('.')
       if (tsDot < 0) refuse('malformed', 'no timestamp')
       const signedAtMs = Number(timestampSeconds(signedPart.slice(tsDot + 1))) * 1000
-      this.#refuseOutOfAge(signedAtMs, now)
+      refuseWith(this.#ageRefusal(signedAtMs, now))
 
       const session = this.#payload(signedPart.slice(0, tsDot))
       return decoded(session, keyIndex, signedAtMs, signedAtMs + this.#maxAgeSeconds * 1000)
@@ -95,15 +98,16 @@ export class FlaskSessionCookie {
    */
   timeRefusal(accepted: Pick<SessionDecoded, 'signedAt'>, now: number): SessionRefusal | null {
     checkNow(now)
-    return refusalOf(() => this.#refuseOutOfAge(accepted.signedAt ?? Number.NaN, now))
+    return this.#ageRefusal(accepted.signedAt ?? Number.NaN, now)
   }
 
   // itsdangerous compares whole seconds: int(time.time()) - timestamp. A timestamp too large for
   // a double's exact integers is far in the future, and refused as such either way.
-  #refuseOutOfAge(signedAtMs: number, now: number): void {
+  #ageRefusal(signedAtMs: number, now: number): SessionRefusal | null {
     const age = Math.floor(now / 1000) - signedAtMs / 1000
-    if (age > this.#maxAgeSeconds) refuse('expired', 'older than the max age')
-    if (!(age >= 0)) refuse('expired', 'signed in the future')
+    if (age > this.#maxAgeSeconds) return TOO_OLD
+    if (!(age >= 0)) return SIGNED_IN_THE_FUTURE
+    return null
   }
 
   #verify(signedPart: string, signature: string): number {

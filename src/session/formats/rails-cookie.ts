@@ -27,8 +27,9 @@ import {
   checkText,
   checkValue,
   decoded,
-  refusalOf,
+  fixedRefusal,
   refuse,
+  refuseWith,
   type SessionDecoded,
   type SessionDecodeResult,
   SessionFormatConfigError,
@@ -124,7 +125,7 @@ export class RailsEncryptedCookie {
       if (envelope.purpose !== this.#purpose && (this.#requirePurpose || envelope.purpose !== ''))
         refuse('wrong-purpose', 'message made for another purpose')
       const expiresAt = envelope.expires === null ? null : iso8601Ms(envelope.expires)
-      refuseExpired(expiresAt, now)
+      refuseWith(expiryRefusal(expiresAt, now))
 
       const serialized = base64Bytes(envelope.message, 'message')
       refuseForeignSerializer(serialized)
@@ -139,7 +140,7 @@ export class RailsEncryptedCookie {
    */
   timeRefusal(accepted: Pick<SessionDecoded, 'expiresAt'>, now: number): SessionRefusal | null {
     checkNow(now)
-    return refusalOf(() => refuseExpired(accepted.expiresAt, now))
+    return expiryRefusal(accepted.expiresAt, now)
   }
 
   #decrypt(data: Buffer, iv: Buffer, tag: Buffer): { plaintext: Buffer; keyIndex: number } {
@@ -157,9 +158,11 @@ export class RailsEncryptedCookie {
   }
 }
 
+const PAST_ITS_EXPIRY = fixedRefusal('expired', 'past its expiry')
+
 // A message without an expiry (`exp` null, or no envelope) lives as long as the browser keeps it.
-function refuseExpired(expiresAt: number | null, now: number): void {
-  if (expiresAt !== null && now >= expiresAt) refuse('expired', 'past its expiry')
+function expiryRefusal(expiresAt: number | null, now: number): SessionRefusal | null {
+  return expiresAt !== null && now >= expiresAt ? PAST_ITS_EXPIRY : null
 }
 
 // Checked on the bytes before anything reads them: Marshal.load can build any Ruby object.

@@ -124,15 +124,14 @@ export function answer(decode: () => SessionDecodeResult): SessionDecodeResult {
   }
 }
 
-/** Runs a check that may refuse (a decoder's time rule, say): its refusal, or null when it passed. */
-export function refusalOf(check: () => void): SessionRefusal | null {
-  try {
-    check()
-    return null
-  } catch (err) {
-    if (err instanceof RefusalSignal) return refusal(err)
-    throw err
-  }
+/** A refusal fixed in advance (a time rule's answer): frozen, shared by every request. */
+export function fixedRefusal(reason: SessionRefusalReason, detail: string): SessionRefusal {
+  return Object.freeze({ ok: false, reason, detail })
+}
+
+/** Inside a decoder: stops it with `found`, when a rule found a refusal. */
+export function refuseWith(found: SessionRefusal | null): void {
+  if (found !== null) refuse(found.reason, found.detail)
 }
 
 /** Limits every decoder takes; the defaults fit a cookie (browsers keep at most 4 KiB of one). */
