@@ -16,7 +16,9 @@
 // one then another, so none is always first. Give the same build twice to see the noise floor
 // (A/A). BENCH_AB_ROUNDS (default 10), BENCH_AB_SECONDS (per round, default 3),
 // BENCH_AB_WARMUP_SECONDS (default 8), BENCH_AB_CACHE=off (session cache off),
-// BENCH_AB_HEADERS=browser (each request also carries a desktop browser's headers).
+// BENCH_AB_HEADERS=browser (each request also carries a desktop browser's headers),
+// BENCH_AB_SESSION=flask|rails|django (the gateways read that framework's signed or encrypted
+// session cookie, built as the full bench builds it, instead of the connect session in Redis).
 // Printed per build: Node CPU and its nginx's CPU per download, and req/s.
 
 import { randomBytes } from 'node:crypto'
@@ -29,6 +31,7 @@ import { freePort } from '../test/harness/ports.js'
 import { childPids } from '../test/harness/process.js'
 import { startRedis } from '../test/harness/redis.js'
 import { BROWSER_HEADERS } from './browser-headers.js'
+import { djangoGateway, type FrameworkGateway, flaskGateway, railsGateway } from './framework-sessions.js'
 import * as setup from './gateway-setup.js'
 import { checkTools, cpuMicros, type Pinned, pinSelf, spawnPinned } from './processes.js'
 import { ratioSummary } from './rounds.js'
@@ -41,6 +44,12 @@ const SECONDS = Math.max(1, Number(process.env.BENCH_AB_SECONDS ?? 3))
 const WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_AB_WARMUP_SECONDS ?? 8))
 const CLIENT_CACHE = process.env.BENCH_AB_CACHE !== 'off'
 const EXTRA_HEADERS = process.env.BENCH_AB_HEADERS === 'browser' ? BROWSER_HEADERS : []
+const FRAMEWORKS: Readonly<Record<string, (filesRoot: string) => FrameworkGateway>> = {
+  flask: flaskGateway,
+  rails: railsGateway,
+  django: djangoGateway,
+}
+const SESSION = process.env.BENCH_AB_SESSION ?? 'connect'
 const ACL_RULES = 1_000
 const TOTAL_CONNECTIONS = 64
 const FILE = 'bench/1k.bin'
@@ -95,6 +104,11 @@ async function main(): Promise<void> {
     process.stderr.write('usage: npm run bench:ab -- <build> <build> [...] (see bench/side-by-side.ts)\n')
     process.exit(2)
   }
+  const framework = SESSION === 'connect' ? undefined : FRAMEWORKS[SESSION]
+  if (SESSION !== 'connect' && framework === undefined) {
+    process.stderr.write(`BENCH_AB_SESSION: ${SESSION} is none of connect, flask, rails, django\n`)
+    process.exit(2)
+  }
   checkTools('npm run bench:ab')
   pinSelf(LOAD_CPU)
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-ab-'))
@@ -108,9 +122,13 @@ async function main(): Promise<void> {
     const redis = await startRedis({ cpuList: SERVER_CPU })
     stops.push(() => redis.stop())
     const secret = randomBytes(32).toString('base64url')
-    const cookie = await setup.writeSession(redis.url, secret)
+    const cookieGateway = framework?.(filesRoot)
+    // The framework's cookie among others, as the full bench sends it.
+    const cookie = cookieGateway
+      ? `theme=dark; ${cookieGateway.cookie}; _ga=GA1.2.3456`
+      : await setup.writeSession(redis.url, secret)
     const config = join(dir, 'gateway.yaml')
-    await writeFile(config, setup.gatewayYaml(filesRoot, redis.url, CLIENT_CACHE))
+    await writeFile(config, cookieGateway?.yaml ?? setup.gatewayYaml(filesRoot, redis.url, CLIENT_CACHE))
 
     const running: Running[] = []
     for (const [i, build] of builds.entries()) {
@@ -122,7 +140,7 @@ async function main(): Promise<void> {
         process.execPath,
         build.isGateway ? [build.script] : [build.script, String(port), setup.INTERNAL_PREFIX],
         join(dir, `${name}.log`),
-        setup.gatewayEnv(config, port, secret),
+        { ...setup.gatewayEnv(config, port, secret), ...cookieGateway?.env },
       )
       stops.push(() => proc.stop())
       await setup.waitHttp(port, proc, build.isGateway)
@@ -201,7 +219,7 @@ function printSummary(running: readonly Running[], rounds: readonly Sample[][]):
   const column = (i: number) => rounds.map((r) => r[i] as Sample)
   const reference = column(0)
   process.stdout.write(
-    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${connectionsEach(running.length)} connections each), 1 KiB, session cache ${CLIENT_CACHE ? 'on' : 'off'}${EXTRA_HEADERS.length > 0 ? ', browser headers' : ''}.\n` +
+    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${connectionsEach(running.length)} connections each), 1 KiB, ${SESSION === 'connect' ? `session cache ${CLIENT_CACHE ? 'on' : 'off'}` : `${SESSION} session cookie`}${EXTRA_HEADERS.length > 0 ? ', browser headers' : ''}.\n` +
       `Reference: ${running[0]?.label}\n`,
   )
   for (const [i, b] of running.entries()) {
