@@ -50,16 +50,29 @@ export function canonicalizeRequestPath(rawTarget: string, prefix: string): Cano
   if (rawPath.length === 0) return refuse('empty')
   if (rawPath.length > MAX_PATH_BYTES) return refuse('too-long')
 
-  const rawSegments = rawPath.split('/')
-  const segments: string[] = new Array(rawSegments.length)
+  // One pass over the path, cutting at each '/' as it goes: no array of raw pieces to split into
+  // and, when nothing was escaped, no join (the path is then the raw text itself). split and join
+  // were most of this function's time in a profile of the gateway under load.
+  const segments: string[] = []
+  let anyEscape = false
   let asciiOnly = true
-  for (let i = 0; i < rawSegments.length; i++) {
-    const decoded = decodeSegment(rawSegments[i] as string)
+  let start = 0
+  for (;;) {
+    const slashAt = rawPath.indexOf('/', start)
+    const end = slashAt === -1 ? rawPath.length : slashAt
+    const raw = rawPath.slice(start, end)
+    const decoded = decodeSegment(raw)
     if (typeof decoded !== 'string') return decoded
-    if (asciiOnly && !isAscii(decoded)) asciiOnly = false
-    segments[i] = decoded
+    // Only an escape changes a segment, and only an escape can make it non-ASCII.
+    if (decoded !== raw) {
+      anyEscape = true
+      if (asciiOnly && !isAscii(decoded)) asciiOnly = false
+    }
+    segments.push(decoded)
+    if (slashAt === -1) break
+    start = slashAt + 1
   }
-  const path = `/${segments.join('/')}`
+  const path = anyEscape ? `/${segments.join('/')}` : `/${rawPath}`
   // Two spellings of one name (NFC "é" and NFD "e" + U+0301) must get the same decision, or a deny
   // rule written in one form could be walked around with the other. The file itself is still
   // looked up by its exact bytes.
@@ -78,20 +91,22 @@ function decodeSegment(raw: string): string | { ok: false; reason: PathRefusal }
     // A request target is ASCII; spaces, controls and raw 8-bit bytes mean a broken or hostile client.
     else if (c <= 0x20 || c >= 0x7f) return refuse('raw-character')
   }
-  let name = raw
-  if (hasEscape) {
-    const bytes = percentDecode(raw)
-    if (bytes === null) return refuse('bad-escape')
-    try {
-      // fatal: overlong forms (%c0%ae), surrogates and truncated sequences all throw.
-      name = utf8.decode(bytes)
-    } catch {
-      return refuse('bad-utf8')
-    }
-    if (bytes.length > MAX_SEGMENT_BYTES) return refuse('segment-too-long')
-  } else if (raw.length > MAX_SEGMENT_BYTES) {
-    return refuse('segment-too-long')
+  if (!hasEscape) {
+    if (raw.length > MAX_SEGMENT_BYTES) return refuse('segment-too-long')
+    if (raw === '.' || raw === '..') return refuse('dot-segment')
+    // The loop above has already refused every character the decoded-name checks below look for.
+    return raw
   }
+  const bytes = percentDecode(raw)
+  if (bytes === null) return refuse('bad-escape')
+  let name: string
+  try {
+    // fatal: overlong forms (%c0%ae), surrogates and truncated sequences all throw.
+    name = utf8.decode(bytes)
+  } catch {
+    return refuse('bad-utf8')
+  }
+  if (bytes.length > MAX_SEGMENT_BYTES) return refuse('segment-too-long')
   if (name === '.' || name === '..') return refuse('dot-segment')
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i)
