@@ -87,8 +87,9 @@ class IndexedRuleSet implements RuleSet {
 
   decide(path: string, subject: Subject): Decision {
     try {
-      if (typeof path !== 'string' || !isCanonical(path)) return this.refuse
-      const match = findMatch(this.root, path === '/' ? ROOT_PARTS : path.split('/'), subject)
+      const parts = typeof path === 'string' ? canonicalParts(path) : null
+      if (parts === null) return this.refuse
+      const match = findMatch(this.root, parts, subject)
       return match === null ? this.fallback : match.decision
     } catch {
       // Only reachable with a malformed subject (e.g. groups not an array).
@@ -97,27 +98,34 @@ class IndexedRuleSet implements RuleSet {
   }
 }
 
+// The root's parts: the trie's root node alone, not an empty child of it.
 const ROOT_PARTS: readonly string[] = ['']
 
-/** Starts with `/`, no empty, `.` or `..` segment. Scans once, no allocation. */
-export function isCanonical(path: string): boolean {
+/**
+ * `path.split('/')` (for `/` the root's parts) when the path is canonical (starts with `/`, no
+ * empty, `.` or `..` segment), else null. One scan does both: the check and a split after it cost
+ * a download two passes over the path.
+ */
+export function canonicalParts(path: string): readonly string[] | null {
   const n = path.length
-  if (n === 0 || path.charCodeAt(0) !== 47) return false
-  if (n === 1) return true
+  if (n === 0 || path.charCodeAt(0) !== 47) return null
+  if (n === 1) return ROOT_PARTS
+  const parts = ['']
   let segStart = 1
   for (let i = 1; i <= n; i++) {
     if (i === n || path.charCodeAt(i) === 47) {
       const len = i - segStart
-      if (len === 0) return false
+      if (len === 0) return null
       if (
         len <= 2 &&
         path.charCodeAt(segStart) === 46 &&
         (len === 1 || path.charCodeAt(segStart + 1) === 46)
       ) {
-        return false
+        return null
       }
+      parts.push(path.slice(segStart, i))
       segStart = i + 1
     }
   }
-  return true
+  return parts
 }
