@@ -215,3 +215,17 @@ t.test('ruleSet: reports its rule count and files', async (t) => {
   t.equal(s.ruleCount, 3)
   t.same(s.files, ['f0.yaml', 'f1.yaml'])
 })
+
+t.test('segments are matched exactly as the path spells them: case, dots and the root', async (t) => {
+  const s = build(
+    'rules:\n  - id: upper\n    path: /Reports/Q1.pdf\n    allow: anyone\n  - id: root\n    path: /\n    allow: anyone\n',
+  )
+  t.equal(s.decide('/Reports/Q1.pdf', anon).allow, true)
+  t.equal(s.decide('/reports/Q1.pdf', anon).allow, false, 'a folder in another case is another folder')
+  t.equal(s.decide('/Reports/q1.PDF', anon).allow, false, 'a name in another case is another name')
+  t.equal(s.decide('/Reports/Q1.pdf/', anon).allow, false, 'a trailing slash is not canonical')
+  t.equal(s.decide('/Reports/./Q1.pdf', anon).allow, false)
+  t.equal(s.decide('/x/../Reports/Q1.pdf', anon).allow, false)
+  t.equal(s.decide('/', anon).allow, true, 'the root is matched as the root')
+  t.equal(s.decide('/...', anon).allow, false, 'three dots are a name, matched by no rule here')
+})
