@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import t from 'tap'
 import { canonicalizeRequestPath } from '../../src/paths/canonical-path.js'
 
@@ -95,4 +96,47 @@ t.test('canonical path: over-long segments and paths are refused', async (t) => 
 
 t.test('canonical path: a target outside the prefix is refused', async (t) => {
   t.equal(reason('/other/x'), 'empty')
+})
+
+t.test('an accepted path is its segments joined, whether or not a segment was escaped', async (t) => {
+  // Pieces that make escaped and plain segments, and the refusals between them.
+  const piece = fc.oneof(
+    fc.constantFrom(
+      '/',
+      '.',
+      '..',
+      'a',
+      'Z',
+      '-',
+      '~',
+      '%2e',
+      '%41',
+      '%c3%a9',
+      'e%CC%81',
+      '%2F',
+      '%00',
+      '%',
+      '?q',
+    ),
+    fc.string({ maxLength: 3 }),
+  )
+  let accepted = 0
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 10 }), (pieces) => {
+      const r = canonicalizeRequestPath(P + pieces.join(''), P)
+      if (!r.ok) return true
+      accepted++
+      // Encoding the segments again names the same file.
+      const again = ok(P + r.segments.map(encodeURIComponent).join('/'))
+      return (
+        r.path === `/${r.segments.join('/')}` &&
+        r.aclPath === r.path.normalize('NFC') &&
+        r.segments.every((s) => s !== '' && s !== '.' && s !== '..') &&
+        again.path === r.path &&
+        again.segments.join('/') === r.segments.join('/')
+      )
+    }),
+    { numRuns: 3000 },
+  )
+  t.ok(accepted > 300, `enough accepted paths to say something (${accepted})`)
 })
