@@ -65,6 +65,8 @@ export interface SingleRedisClient extends RedisCommands {
   ping(): Promise<string>
   sendCommand(args: string[]): Promise<unknown>
   on(event: string, listener: (value: unknown) => void): unknown
+  /** Connected and not closing: commands sent now go out on this connection. */
+  readonly isReady: boolean
 }
 
 export interface RedisConnection {

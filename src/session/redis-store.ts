@@ -55,10 +55,30 @@ export class RedisSessionStore implements SessionStore {
     const single = this.#connection.single
     this.#single = single
     if (cacheOn && single) {
+      let confirming = false
+      // Caching starts only once Redis itself confirms tracking on this very connection: after
+      // 'ready', and after a command that timed out on a connection that stayed open.
+      const confirmTracking = () => {
+        if (confirming || !single.isReady) return
+        confirming = true
+        const epoch = cache.epoch
+        this.#withTimeout(single.sendCommand(['CLIENT', 'TRACKINGINFO'])).then(
+          (info) => {
+            confirming = false
+            if (trackingIsOn(info)) cache.trackingConfirmed(epoch)
+          },
+          () => {
+            confirming = false
+            cache.connectionLost()
+          },
+        )
+      }
       const cache = new SessionCache(
         CLIENT_CACHE_MAX_ENTRIES,
         () => this.#withTimeout(single.ping()),
         Math.max(2 * HEARTBEAT_MS, Math.min(options.commandTimeoutMs, 250)),
+        HEARTBEAT_MS,
+        confirmTracking,
       )
       this.#cache = cache
       const prefix = this.#prefix
@@ -71,14 +91,7 @@ export class RedisSessionStore implements SessionStore {
       single.on('reconnecting', () => cache.connectionLost())
       single.on('ready', () => {
         cache.connectionLost()
-        // Caching starts only once Redis itself confirms tracking on this very connection.
-        const epoch = cache.epoch
-        this.#withTimeout(single.sendCommand(['CLIENT', 'TRACKINGINFO'])).then(
-          (info) => {
-            if (trackingIsOn(info)) cache.trackingConfirmed(epoch)
-          },
-          () => cache.connectionLost(),
-        )
+        confirmTracking()
       })
     }
   }

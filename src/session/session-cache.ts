@@ -18,6 +18,9 @@
 // time and requests go to Redis, which then fails with 503. A failed PING, and any connection
 // event (error, end, reconnect, ready), empties the cache; filling restarts only once Redis
 // confirms tracking on the new connection (a fresh connection tracks nothing we read on the old).
+// A command that only timed out leaves the connection open: there, while the cache is off, each
+// heartbeat asks `reconfirm` to have Redis confirm tracking again, so one slow moment does not
+// turn the cache off until the next reconnect.
 //
 // Filling is guarded against the race with an invalidation: a GET's answer is kept only if no
 // invalidation of that session and no connection event happened while it was in flight. Entries
@@ -43,6 +46,7 @@ export class SessionCache {
   readonly #pending = new Map<string, number>()
   readonly #maxEntries: number
   readonly #ping: () => Promise<unknown>
+  readonly #reconfirm: (() => void) | undefined
   readonly #maxSilenceMs: number
   readonly #heartbeat: NodeJS.Timeout
   #tracking = false
@@ -56,16 +60,20 @@ export class SessionCache {
 
   /**
    * `ping` must reject when Redis does not answer in time. `maxSilenceMs` is how old the last
-   * PONG may be for cached answers to be given.
+   * PONG may be for cached answers to be given. `reconfirm` is called on every heartbeat while
+   * tracking is not confirmed: it should ask Redis, if the connection is up, and call
+   * trackingConfirmed(epoch) with the epoch from before it asked.
    */
   constructor(
     maxEntries: number,
     ping: () => Promise<unknown>,
     maxSilenceMs = 250,
     heartbeatMs = HEARTBEAT_MS,
+    reconfirm?: () => void,
   ) {
     this.#maxEntries = maxEntries
     this.#ping = ping
+    this.#reconfirm = reconfirm
     this.#maxSilenceMs = maxSilenceMs
     this.#heartbeat = setInterval(() => this.heartbeat(), heartbeatMs)
     this.#heartbeat.unref()
@@ -171,7 +179,8 @@ export class SessionCache {
 
   /** One PING at a time; exported for tests, run by the interval otherwise. */
   heartbeat(): void {
-    if (this.#pinging || !this.#tracking) return
+    if (!this.#tracking) return void this.#reconfirm?.()
+    if (this.#pinging) return
     this.#pinging = true
     this.#ping().then(
       () => {

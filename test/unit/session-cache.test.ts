@@ -182,6 +182,36 @@ t.test('session cache: a failed heartbeat empties the cache and makes it unusabl
   t.equal(await c.cache.lookup('s1'), undefined)
 })
 
+t.test('session cache: while off, each heartbeat asks for tracking to be confirmed again', async (t) => {
+  let asked = 0
+  const pings: { resolve: () => void }[] = []
+  const cache = new SessionCache(
+    3,
+    () => new Promise<void>((resolve) => pings.push({ resolve })),
+    250,
+    3_600_000,
+    () => asked++,
+  )
+  t.teardown(() => cache.close())
+  cache.heartbeat()
+  t.equal(asked, 1, 'not tracking yet: ask')
+  cache.trackingConfirmed(cache.epoch)
+  pings.at(-1)?.resolve()
+  await tick()
+  cache.heartbeat()
+  t.equal(asked, 1, 'tracking: a PING instead')
+  const before = cache.epoch
+  cache.connectionLost()
+  cache.trackingConfirmed(before)
+  t.equal(cache.usable, false, 'a confirmation asked for before the loss counts for nothing')
+  cache.heartbeat()
+  t.equal(asked, 2, 'off again: ask again')
+  cache.trackingConfirmed(cache.epoch)
+  pings.at(-1)?.resolve()
+  await tick()
+  t.equal(cache.usable, true, 'and back on once confirmed and answered')
+})
+
 t.test('session cache: without a recent PONG nothing is answered from memory (a hung Redis)', async (t) => {
   const c = cacheWithPings(30)
   await ready(c)
