@@ -18,7 +18,9 @@
 // BENCH_AB_WARMUP_SECONDS (default 8), BENCH_AB_CACHE=off (session cache off),
 // BENCH_AB_HEADERS=browser (each request also carries a desktop browser's headers),
 // BENCH_AB_SESSION=flask|rails|django (the gateways read that framework's signed or encrypted
-// session cookie, built as the full bench builds it, instead of the connect session in Redis).
+// session cookie, built as the full bench builds it, instead of the connect session in Redis),
+// BENCH_AB_CREDENTIAL=link or token (with the connect session's gateway: downloads by share link
+// or `Authorization: Bearer` instead of the cookie, as the link and token rows of `npm run bench`).
 // Printed per build: Node CPU and its nginx's CPU per download, and req/s.
 
 import { randomBytes } from 'node:crypto'
@@ -31,6 +33,7 @@ import { freePort } from '../test/harness/ports.js'
 import { childPids } from '../test/harness/process.js'
 import { startRedis } from '../test/harness/redis.js'
 import { BROWSER_HEADERS } from './browser-headers.js'
+import { benchCredentials } from './extra-setups.js'
 import { djangoGateway, type FrameworkGateway, flaskGateway, railsGateway } from './framework-sessions.js'
 import * as setup from './gateway-setup.js'
 import { checkTools, cpuMicros, type Pinned, pinSelf, spawnPinned } from './processes.js'
@@ -50,6 +53,7 @@ const FRAMEWORKS: Readonly<Record<string, (filesRoot: string) => FrameworkGatewa
   django: djangoGateway,
 }
 const SESSION = process.env.BENCH_AB_SESSION ?? 'connect'
+const CREDENTIAL = process.env.BENCH_AB_CREDENTIAL ?? 'session'
 const ACL_RULES = 1_000
 const TOTAL_CONNECTIONS = 64
 const FILE = 'bench/1k.bin'
@@ -109,6 +113,13 @@ async function main(): Promise<void> {
     process.stderr.write(`BENCH_AB_SESSION: ${SESSION} is none of connect, flask, rails, django\n`)
     process.exit(2)
   }
+  // The token lives in the connect gateway's Redis; the framework gateways keep none there.
+  if (!['session', 'link', 'token'].includes(CREDENTIAL) || (CREDENTIAL !== 'session' && framework)) {
+    process.stderr.write(
+      `BENCH_AB_CREDENTIAL: ${CREDENTIAL} is none of link, token (with the connect session only)\n`,
+    )
+    process.exit(2)
+  }
   checkTools('npm run bench:ab')
   pinSelf(LOAD_CPU)
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-ab-'))
@@ -124,9 +135,15 @@ async function main(): Promise<void> {
     const secret = randomBytes(32).toString('base64url')
     const cookieGateway = framework?.(filesRoot)
     // The framework's cookie among others, as the full bench sends it.
-    const cookie = cookieGateway
+    const sessionCookie = cookieGateway
       ? `theme=dark; ${cookieGateway.cookie}; _ga=GA1.2.3456`
       : await setup.writeSession(redis.url, secret)
+    const credentials = CREDENTIAL === 'session' ? undefined : await benchCredentials(redis.url)
+    // A link or token download carries no cookie: it is decided by the credential alone.
+    const cookie = credentials === undefined ? sessionCookie : undefined
+    const query = CREDENTIAL === 'link' ? (credentials?.query ?? '') : ''
+    const bearer = CREDENTIAL === 'token' ? { authorization: `Bearer ${credentials?.token}` } : undefined
+    const headers = bearer ? [...EXTRA_HEADERS, `Authorization: ${bearer.authorization}`] : EXTRA_HEADERS
     const config = join(dir, 'gateway.yaml')
     await writeFile(config, cookieGateway?.yaml ?? setup.gatewayYaml(filesRoot, redis.url, CLIENT_CACHE))
 
@@ -153,7 +170,7 @@ async function main(): Promise<void> {
         templatePath: build.template,
       })
       stops.push(() => nginx.stop())
-      await setup.checkServes(build.label, `${nginx.baseUrl}/download/${FILE}`, cookie, 1024)
+      await setup.checkServes(build.label, `${nginx.baseUrl}/download/${FILE}${query}`, cookie, 1024, bearer)
       running.push({ ...build, proc, nginx, nginxWorkers: childPids(nginx.pid) })
     }
 
@@ -163,11 +180,11 @@ async function main(): Promise<void> {
       const before = cpuMicros(b.proc.pid)
       const nginxBefore = nginxCpu(b)
       const w = await runWrk({
-        url: `${b.nginx.baseUrl}/download/${FILE}`,
+        url: `${b.nginx.baseUrl}/download/${FILE}${query}`,
         connections,
         seconds,
         cookie,
-        headers: EXTRA_HEADERS,
+        headers,
         reporter,
         cpu: LOAD_CPU,
       })
@@ -219,7 +236,7 @@ function printSummary(running: readonly Running[], rounds: readonly Sample[][]):
   const column = (i: number) => rounds.map((r) => r[i] as Sample)
   const reference = column(0)
   process.stdout.write(
-    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${connectionsEach(running.length)} connections each), 1 KiB, ${SESSION === 'connect' ? `session cache ${CLIENT_CACHE ? 'on' : 'off'}` : `${SESSION} session cookie`}${EXTRA_HEADERS.length > 0 ? ', browser headers' : ''}.\n` +
+    `\n${rounds.length} rounds of ${SECONDS} s, all builds loaded at once (${connectionsEach(running.length)} connections each), 1 KiB, ${CREDENTIAL !== 'session' ? `by ${CREDENTIAL}, cache ${CLIENT_CACHE ? 'on' : 'off'}` : SESSION === 'connect' ? `session cache ${CLIENT_CACHE ? 'on' : 'off'}` : `${SESSION} session cookie`}${EXTRA_HEADERS.length > 0 ? ', browser headers' : ''}.\n` +
       `Reference: ${running[0]?.label}\n`,
   )
   for (const [i, b] of running.entries()) {
