@@ -2,9 +2,9 @@
 // session as JSON, expiring with the session), so the main web app and the gateway share them.
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { deepFreeze } from '../deep-freeze.js'
+import { CommandDeadlines } from '../redis/command-deadlines.js'
 import { withCommandTimeout } from '../redis/command-timeout.js'
 import { createRedisConnection, type RedisCommands, type RedisConnection } from '../redis/connection.js'
-import { CommandDeadlines } from './command-deadlines.js'
 import { DecodedSessions, sessionFromJson } from './decoded-sessions.js'
 import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'

@@ -1,7 +1,7 @@
 // The shared command timeout of the download path's session reads: each read expires once, after
 // the timeout, unless answered first; an answered read is never expired and is let go at once.
 import t from 'tap'
-import { CommandDeadlines } from '../../src/session/command-deadlines.js'
+import { CommandDeadlines } from '../../src/redis/command-deadlines.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

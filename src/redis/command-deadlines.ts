@@ -1,8 +1,9 @@
-// The command timeout of the download path's session reads, shared by every read in flight: one
-// timer for all of them instead of a setTimeout, a clearTimeout and a Promise.race per read, which
-// profiles of the download path without the session cache showed at about 2-3% of the gateway's
-// CPU. Reads share one timeout, so their deadlines come in the order they were sent, and the
-// timer only ever needs to wake for the oldest read still unanswered.
+// The command timeout of the download path's Redis reads (sessions, link revocations, token
+// records), shared by every read in flight of one connection: one timer for all of them instead
+// of a setTimeout, a clearTimeout and a Promise.race per read, which profiles of the download path
+// without the session cache showed at about 2-3% of the gateway's CPU. Reads share one timeout, so
+// their deadlines come in the order they were sent, and the timer only ever needs to wake for the
+// oldest read still unanswered.
 //
 // A read leaves the queue as soon as it is answered (Redis answers in order, so nearly always
 // from the front): an answered read kept until its deadline would keep its request alive for the
