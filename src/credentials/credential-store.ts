@@ -12,10 +12,26 @@ export interface CredentialStore {
    * refuses past it. Exact under any concurrency. `expiresAt` (unix s) bounds what is kept.
    */
   admitLink(id: string, maxDownloads: number | undefined, expiresAt: number): Promise<LinkAdmission>
+  /**
+   * admitLink() for the download path, without a promise: `answer` is called exactly once, with
+   * the admission or CredentialStoreUnavailableError (maybe before this returns). It must not throw.
+   */
+  admitLinkByCallback(
+    id: string,
+    maxDownloads: number | undefined,
+    expiresAt: number,
+    answer: (admission: LinkAdmission | CredentialStoreUnavailableError) => void,
+  ): void
   /** Revokes from the very next request on; remembered until `untilSeconds` (unix s). */
   revokeLink(id: string, untilSeconds: number): Promise<void>
   putToken(record: TokenRecord): Promise<void>
+  /** The record may be shared with other requests and is frozen: callers must not change it. */
   getToken(id: string): Promise<TokenRecord | null>
+  /** getToken() for the download path, by callback, on the terms of admitLinkByCallback(). */
+  getTokenByCallback(
+    id: string,
+    answer: (record: TokenRecord | null | CredentialStoreUnavailableError) => void,
+  ): void
   /** False when there is no such token. */
   revokeToken(id: string): Promise<boolean>
   close(): Promise<void>

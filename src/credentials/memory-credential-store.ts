@@ -15,6 +15,48 @@ export class MemoryCredentialStore implements CredentialStore {
   }
 
   async admitLink(id: string, maxDownloads: number | undefined, expiresAt: number): Promise<LinkAdmission> {
+    return this.#admit(id, maxDownloads, expiresAt)
+  }
+
+  admitLinkByCallback(
+    id: string,
+    maxDownloads: number | undefined,
+    expiresAt: number,
+    answer: (admission: LinkAdmission) => void,
+  ): void {
+    answer(this.#admit(id, maxDownloads, expiresAt))
+  }
+
+  async revokeLink(id: string, untilSeconds: number): Promise<void> {
+    this.#revoked.set(id, untilSeconds)
+  }
+
+  async putToken(record: TokenRecord): Promise<void> {
+    this.#tokens.set(record.id, Object.freeze({ ...record }))
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    return this.#token(id)
+  }
+
+  getTokenByCallback(id: string, answer: (record: TokenRecord | null) => void): void {
+    answer(this.#token(id))
+  }
+
+  async revokeToken(id: string): Promise<boolean> {
+    const record = this.#tokens.get(id)
+    if (record === undefined) return false
+    this.#tokens.set(id, Object.freeze({ ...record, revoked: true }))
+    return true
+  }
+
+  async close(): Promise<void> {
+    this.#revoked.clear()
+    this.#counts.clear()
+    this.#tokens.clear()
+  }
+
+  #admit(id: string, maxDownloads: number | undefined, expiresAt: number): LinkAdmission {
     const now = this.#now()
     this.#sweep(now)
     const revokedUntil = this.#revoked.get(id)
@@ -26,15 +68,7 @@ export class MemoryCredentialStore implements CredentialStore {
     return count.n > maxDownloads ? 'used-up' : 'ok'
   }
 
-  async revokeLink(id: string, untilSeconds: number): Promise<void> {
-    this.#revoked.set(id, untilSeconds)
-  }
-
-  async putToken(record: TokenRecord): Promise<void> {
-    this.#tokens.set(record.id, record)
-  }
-
-  async getToken(id: string): Promise<TokenRecord | null> {
+  #token(id: string): TokenRecord | null {
     const record = this.#tokens.get(id)
     if (record === undefined) return null
     if (record.expiresAt + TOKEN_KEEP_AFTER_EXPIRY_S <= this.#now()) {
@@ -42,19 +76,6 @@ export class MemoryCredentialStore implements CredentialStore {
       return null
     }
     return record
-  }
-
-  async revokeToken(id: string): Promise<boolean> {
-    const record = this.#tokens.get(id)
-    if (record === undefined) return false
-    this.#tokens.set(id, { ...record, revoked: true })
-    return true
-  }
-
-  async close(): Promise<void> {
-    this.#revoked.clear()
-    this.#counts.clear()
-    this.#tokens.clear()
   }
 
   // Cheap enough per link download: only entries past their expiry go.

@@ -5,8 +5,14 @@
 // carry the link id as a hash tag (`link:{id}:revoked`, `link:{id}:count`): Redis Cluster runs a
 // script only when all its keys hash to one slot, and only the part inside the braces is hashed,
 // so both keys of a link always land together.
+//
+// The download path's reads (admitLinkByCallback, getTokenByCallback) are answered by callback in
+// node-redis' own promise reaction and timed by one shared CommandDeadlines, as the session
+// store's are: a promise chain and a timer per read cost a link or token download more Node CPU
+// than a session download (see the commit that made them so).
 
 import { createHash } from 'node:crypto'
+import { CommandDeadlines } from '../redis/command-deadlines.js'
 import { withCommandTimeout } from '../redis/command-timeout.js'
 import {
   createRedisConnection,
@@ -46,15 +52,24 @@ return n
 // necessarily the one that owns the link's slot, so a NOSCRIPT answer is met with EVAL instead.
 const ADMIT_SHA1 = createHash('sha1').update(ADMIT_SCRIPT).digest('hex')
 
+/** Distinct token record texts kept parsed: a script downloading many files sends one token. */
+export const PARSED_TOKEN_RECORDS_MAX = 1_000
+
+type Answer<T> = (result: T | CredentialStoreUnavailableError) => void
+
 export class RedisCredentialStore implements CredentialStore {
   readonly #connection: RedisConnection
   readonly #client: RedisCommands
   readonly #prefix: string
   readonly #timeoutMs: number
+  readonly #deadlines: CommandDeadlines
+  /** Record text -> the record, frozen: the text read is compared whole, so a change is seen. */
+  readonly #parsed = new Map<string, TokenRecord | null>()
 
   constructor(options: RedisCredentialStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'gw:'
     this.#timeoutMs = options.commandTimeoutMs
+    this.#deadlines = new CommandDeadlines(options.commandTimeoutMs)
     this.#connection = createRedisConnection(options)
     this.#client = this.#connection.commands
   }
@@ -68,17 +83,25 @@ export class RedisCredentialStore implements CredentialStore {
     )
   }
 
-  async admitLink(id: string, maxDownloads: number | undefined, expiresAt: number): Promise<LinkAdmission> {
+  admitLink(id: string, maxDownloads: number | undefined, expiresAt: number): Promise<LinkAdmission> {
+    return promised((answer) => this.admitLinkByCallback(id, maxDownloads, expiresAt, answer))
+  }
+
+  admitLinkByCallback(
+    id: string,
+    maxDownloads: number | undefined,
+    expiresAt: number,
+    answer: Answer<LinkAdmission>,
+  ): void {
     // Nothing to count: one GET of the revocation marker is the whole check, and costs both Redis
     // and the gateway less than a script (bench/NOTES.md, "Links and tokens").
-    if (maxDownloads === undefined)
-      return (await this.#command(this.#client.get(this.#linkKey(id, 'revoked')))) === null ? 'ok' : 'revoked'
+    if (maxDownloads === undefined) {
+      this.#read(this.#client.get(this.#linkKey(id, 'revoked')), answer, revokedOrOk)
+      return
+    }
     const keys = [this.#linkKey(id, 'revoked'), this.#linkKey(id, 'count')]
-    const args = [String(maxDownloads ?? 0), String(expiresAt + 60)]
-    const result = Number(await this.#command(this.#admit(keys, args)))
-    if (result === -1) return 'revoked'
-    if (result === -2) return 'used-up'
-    return 'ok'
+    const args = [String(maxDownloads), String(expiresAt + 60)]
+    this.#read(this.#admit(keys, args), answer, admissionOf)
   }
 
   async revokeLink(id: string, untilSeconds: number): Promise<void> {
@@ -93,14 +116,12 @@ export class RedisCredentialStore implements CredentialStore {
     )
   }
 
-  async getToken(id: string): Promise<TokenRecord | null> {
-    const json = (await this.#command(this.#client.get(this.#tokenKey(id)))) as string | null
-    if (json === null) return null
-    try {
-      return JSON.parse(json) as TokenRecord
-    } catch {
-      return null
-    }
+  getToken(id: string): Promise<TokenRecord | null> {
+    return promised((answer) => this.getTokenByCallback(id, answer))
+  }
+
+  getTokenByCallback(id: string, answer: Answer<TokenRecord | null>): void {
+    this.#read(this.#client.get(this.#tokenKey(id)), answer, this.#record)
   }
 
   async revokeToken(id: string): Promise<boolean> {
@@ -129,6 +150,41 @@ export class RedisCredentialStore implements CredentialStore {
     }
   }
 
+  /**
+   * One command of the download path: `answer` gets `decode` of its reply, or
+   * CredentialStoreUnavailableError when it fails or does not answer within the timeout.
+   */
+  #read<R, T>(command: Promise<R>, answer: Answer<T>, decode: (reply: R) => T): void {
+    const deadlines = this.#deadlines
+    const deadline = deadlines.watch(() =>
+      answer(new CredentialStoreUnavailableError(new Error(`no answer within ${this.#timeoutMs} ms`))),
+    )
+    command.then(
+      (reply) => {
+        if (deadlines.settle(deadline)) answer(decode(reply))
+      },
+      (err: unknown) => {
+        if (deadlines.settle(deadline)) answer(new CredentialStoreUnavailableError(err))
+      },
+    )
+  }
+
+  /** A token record's text as read: parsed once per distinct text, unreadable as no record. */
+  readonly #record = (json: unknown): TokenRecord | null => {
+    if (typeof json !== 'string') return null
+    const known = this.#parsed.get(json)
+    if (known !== undefined) return known
+    let record: TokenRecord | null
+    try {
+      record = Object.freeze(JSON.parse(json) as TokenRecord)
+    } catch {
+      record = null
+    }
+    if (this.#parsed.size >= PARSED_TOKEN_RECORDS_MAX) this.#parsed.clear()
+    this.#parsed.set(json, record)
+    return record
+  }
+
   #linkKey(id: string, what: 'revoked' | 'count'): string {
     return `${this.#prefix}link:{${id}}:${what}`
   }
@@ -144,4 +200,22 @@ export class RedisCredentialStore implements CredentialStore {
       throw new CredentialStoreUnavailableError(err)
     }
   }
+}
+
+function revokedOrOk(marker: unknown): LinkAdmission {
+  return marker === null ? 'ok' : 'revoked'
+}
+
+/** The admission script's answer: -1 revoked, -2 used up, else admitted. */
+function admissionOf(result: unknown): LinkAdmission {
+  const n = Number(result)
+  if (n === -1) return 'revoked'
+  if (n === -2) return 'used-up'
+  return 'ok'
+}
+
+function promised<T>(start: (answer: Answer<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) =>
+    start((result) => (result instanceof CredentialStoreUnavailableError ? reject(result) : resolve(result))),
+  )
 }

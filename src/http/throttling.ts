@@ -43,21 +43,37 @@ export function throttledRefusal(throttled: Throttled, fields: DecisionFields, a
 
 /**
  * Before a link or token is verified: a network over its limit is refused without a look at the
- * value. After: a value that did not verify is counted, and answered 429 once over a limit.
+ * value. Null: go on and verify. No I/O.
  */
-export async function throttleCredential(
+export function credentialBlocked(
   request: FastifyRequest,
   throttle: CredentialThrottle,
   begun: CredentialDecision,
-  decide: () => Promise<DownloadOutcome>,
+): DownloadOutcome | null {
+  const blocked = throttle.blocked(clientNetwork(request.ip))
+  if (blocked === null) return null
+  const credential = begun.credential.kind === 'link' ? 'link' : 'token'
+  return { allow: false, error: throttledRefusal(blocked, { path: begun.canonical.path, credential }) }
+}
+
+/** Whether the outcome refused a value that could not be verified at all: a guess, to count. */
+export function isGuess(outcome: DownloadOutcome): boolean {
+  return !outcome.allow && GUESSED.has(outcome.error.code)
+}
+
+/**
+ * After: a value that did not verify (isGuess) is counted, and answered 429 once over a limit.
+ * Only guesses come here, so a genuine link or token never waits for the counters.
+ */
+export async function countGuess(
+  request: FastifyRequest,
+  throttle: CredentialThrottle,
+  begun: CredentialDecision,
+  outcome: DownloadOutcome & { readonly allow: false },
 ): Promise<DownloadOutcome> {
   const network = clientNetwork(request.ip)
   const credential = begun.credential.kind === 'link' ? 'link' : 'token'
   const path = begun.canonical.path
-  const blocked = throttle.blocked(network)
-  if (blocked !== null) return { allow: false, error: throttledRefusal(blocked, { path, credential }) }
-  const outcome = await decide()
-  if (outcome.allow || !GUESSED.has(outcome.error.code)) return outcome
   const id = credential === 'token' ? tokenId(begun.credential.token) : null
   try {
     const throttled = await throttle.failed(network, id)

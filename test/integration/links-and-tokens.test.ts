@@ -11,7 +11,12 @@ import { main as cli } from '../../src/cli.js'
 import { issueLink } from '../../src/credentials/issue.js'
 import { parseLinkKeys } from '../../src/credentials/links/link-keys.js'
 import { rawGet } from '../harness/http.js'
-import { type Scenario, startScenario, X_ACCEL_REDIS_CONFIG } from '../harness/scenario.js'
+import {
+  SCENARIO_COMMAND_TIMEOUT_MS,
+  type Scenario,
+  startScenario,
+  X_ACCEL_REDIS_CONFIG,
+} from '../harness/scenario.js'
 
 const run = promisify(execFile)
 
@@ -314,6 +319,46 @@ t.test('a logged-in user shares a file they may read, as far as its rule allows'
     'a cross-site form post is refused',
   )
 })
+
+t.test(
+  'a Redis that stops answering: links and tokens get 503 within the command timeout, never the file',
+  async (t) => {
+    const plain = await createLink({ path: '/reports/q1.pdf' })
+    const counted = await createLink({ path: '/reports/q1.pdf', max_downloads: 100 })
+    const made = await admin('POST', '/tokens', { user: 'alice', groups: ['finance'], ttl: '1h' })
+    secrets.push(made.json.token as string)
+    const auth = { authorization: `Bearer ${made.json.token}` }
+    const path = '/download/reports/q1.pdf'
+    const secret = files['reports/q1.pdf'] as Buffer
+    const downloads = [() => get(plain.url), () => get(counted.url), () => get(path, auth)]
+    for (const download of downloads) t.equal((await download()).status, 200, 'works before')
+    scenario.redis.pause()
+    try {
+      for (const [i, download] of downloads.entries()) {
+        const started = performance.now()
+        const res = await download()
+        const elapsed = performance.now() - started
+        t.match(res, { status: 503, code: 'GW_ERR_STORE_UNAVAILABLE' }, `download ${i + 1}: 503`)
+        t.notOk(res.body.includes(secret.subarray(0, 64)), 'not the file')
+        t.equal(res.headers.get('x-accel-redirect'), null)
+        t.ok(
+          elapsed >= SCENARIO_COMMAND_TIMEOUT_MS * 0.9 && elapsed < SCENARIO_COMMAND_TIMEOUT_MS + 1000,
+          `after the command timeout (${Math.round(elapsed)} ms)`,
+        )
+      }
+    } finally {
+      scenario.redis.resume()
+    }
+    for (const download of downloads) {
+      let status = 0
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await download()).status
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100))
+      }
+      t.equal(status, 200, 'works again once Redis answers')
+    }
+  },
+)
 
 t.test('no token, link token or admin token appears in a gateway or nginx log line', async (t) => {
   const text = gateway.logText() + nginx.errorLog()

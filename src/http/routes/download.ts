@@ -2,7 +2,7 @@
 // in src/decision/; this plugin answers it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { finishWithCredential } from '../../decision/credential-decision.js'
+import { decideWithCredential } from '../../decision/credential-decision.js'
 import {
   beginDownloadDecision,
   type DownloadDecisionOptions,
@@ -22,7 +22,7 @@ import type { CredentialThrottle } from '../../throttle/credential-throttle.js'
 import { type DecisionWrite, recordDecision, startDecision } from '../decision-log.js'
 import { type LoginRedirectOptions, redirectToLogin, sendsToLogin } from '../login-redirect.js'
 import { refuse } from '../refuse.js'
-import { throttleCredential } from '../throttling.js'
+import { countGuess, credentialBlocked, isGuess } from '../throttling.js'
 
 export interface DownloadRouteOptions extends DownloadDecisionOptions {
   /** Counts link and token values that do not verify; never asked on a session download. */
@@ -85,9 +85,28 @@ function handleDownload(
     const credentials = o.credentials
     if (credentials === undefined)
       throw new Error('unreachable: credentials are checked only when configured')
-    const decide = () => finishWithCredential(begun, o, credentials)
-    const deciding = o.throttle ? throttleCredential(request, o.throttle, begun, decide) : decide()
-    return deciding.then((outcome) => answer(request, reply, o, outcome))
+    const throttle = o.throttle
+    const blocked = throttle ? credentialBlocked(request, throttle, begun) : null
+    if (blocked !== null) return answer(request, reply, o, blocked)
+    // By callback, like a session read below: only a guess waits on a promise (its count).
+    decideWithCredential(begun, o, credentials, (result) => {
+      try {
+        if (result instanceof Error) {
+          failed(reply, result)
+          return
+        }
+        const sending =
+          throttle && !result.allow && isGuess(result)
+            ? countGuess(request, throttle, begun, result).then((counted) =>
+                answer(request, reply, o, counted),
+              )
+            : answer(request, reply, o, result)
+        sending?.catch((err) => failed(reply, err))
+      } catch (err) {
+        failed(reply, err)
+      }
+    })
+    return undefined
   }
   if (!('pending' in begun)) return answer(request, reply, o, begun)
   const cached = o.source.readCached?.(begun.read, (identity) => {
