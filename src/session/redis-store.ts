@@ -5,15 +5,15 @@ import { deepFreeze } from '../deep-freeze.js'
 import { CommandDeadlines } from '../redis/command-deadlines.js'
 import { withCommandTimeout } from '../redis/command-timeout.js'
 import { createRedisConnection, type RedisCommands, type RedisConnection } from '../redis/connection.js'
+import { HEARTBEAT_MS, TrackedCache, trackedCacheExact, trackOn } from '../redis/tracked-cache.js'
 import { DecodedSessions, sessionFromJson } from './decoded-sessions.js'
-import { HEARTBEAT_MS, SessionCache } from './session-cache.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
 /**
  * The `session.redis` part of the gateway config. With `clientCache`, sessions read are kept in
  * process memory, invalidated by Redis itself (RESP3 client tracking): a session changed or deleted
  * by anyone is dropped as Redis sends the invalidation, and cached answers are given only while a
- * heartbeat PING proves the connection alive (see SessionCache).
+ * heartbeat PING proves the connection alive (see redis/tracked-cache.ts).
  */
 export type RedisStoreOptions = GatewayConfig['session']['redis'] & {
   readonly onError?: (err: Error) => void
@@ -32,7 +32,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #single: RedisConnection['single']
   readonly #prefix: string
   readonly #timeoutMs: number
-  readonly #cache: SessionCache | undefined
+  readonly #cache: TrackedCache<SessionData> | undefined
   readonly #deadlines: CommandDeadlines
   readonly #decoded = new DecodedSessions(DECODED_MAX_ENTRIES)
 
@@ -55,44 +55,17 @@ export class RedisSessionStore implements SessionStore {
     const single = this.#connection.single
     this.#single = single
     if (cacheOn && single) {
-      let confirming = false
-      // Caching starts only once Redis itself confirms tracking on this very connection: after
-      // 'ready', and after a command that timed out on a connection that stayed open.
-      const confirmTracking = () => {
-        if (confirming || !single.isReady) return
-        confirming = true
-        const epoch = cache.epoch
-        this.#withTimeout(single.sendCommand(['CLIENT', 'TRACKINGINFO'])).then(
-          (info) => {
-            confirming = false
-            if (trackingIsOn(info)) cache.trackingConfirmed(epoch)
-          },
-          () => {
-            confirming = false
-            cache.connectionLost()
-          },
-        )
-      }
-      const cache = new SessionCache(
+      // trackOn() gives the heartbeat its way to have Redis confirm tracking again.
+      let reconfirm = () => {}
+      const cache = new TrackedCache<SessionData>(
         CLIENT_CACHE_MAX_ENTRIES,
         () => this.#withTimeout(single.ping()),
         Math.max(2 * HEARTBEAT_MS, Math.min(options.commandTimeoutMs, 250)),
         HEARTBEAT_MS,
-        confirmTracking,
+        () => reconfirm(),
       )
       this.#cache = cache
-      const prefix = this.#prefix
-      single.on('invalidate', (key: unknown) => {
-        if (key === null) return cache.invalidateAll()
-        const name = String(key)
-        if (name.startsWith(prefix)) cache.invalidate(name.slice(prefix.length))
-      })
-      single.on('end', () => cache.connectionLost())
-      single.on('reconnecting', () => cache.connectionLost())
-      single.on('ready', () => {
-        cache.connectionLost()
-        confirmTracking()
-      })
+      reconfirm = trackOn(single, cache, this.#prefix, (command) => this.#withTimeout(command))
     }
   }
 
@@ -226,21 +199,9 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-/** CLIENT TRACKINGINFO answers a map whose `flags` include `on` (RESP3: a Map or an object). */
-function trackingIsOn(info: unknown): boolean {
-  const flags = info instanceof Map ? info.get('flags') : (info as { flags?: unknown } | null)?.flags
-  return Array.isArray(flags) && flags.some((f) => String(f) === 'on')
-}
-
-/**
- * Why the client cache cannot run on this topology, or undefined when it can. Its exactness rests
- * on one connection whose server tracks every key we read (see session-cache.ts). On Sentinel the
- * promoted replica never saw our reads, so it sends no invalidation for sessions cached from the
- * old primary; on a cluster each primary tracks only its own slots and a slot that moves (or fails
- * over) goes silent the same way. Turned off rather than made nearly right.
- */
+/** Why the client cache cannot run on this topology (see trackedCacheExact), or undefined. */
 export function clientCacheOff(mode: RedisConnection['mode']): string | undefined {
-  return mode === 'single'
+  return trackedCacheExact(mode)
     ? undefined
     : `session.redis.client_cache is off with mode ${mode}: a failover or slot move would leave cached sessions no server invalidates; every download reads Redis`
 }

@@ -125,7 +125,7 @@ t.test('the store, the session cache and the default process metrics report', as
   const alice = await loginAt(nginx.baseUrl, 'alice')
   // The cache fills once Redis has confirmed tracking; repeated reads of one session hit it, while
   // the heartbeat is fresh (at most 250 ms old), which a loaded machine can hold up: tries for a
-  // while, in bursts (the counting itself is checked exactly in test/unit/session-cache.test.ts).
+  // while, in bursts (the counting itself is checked exactly in test/unit/tracked-cache.test.ts).
   let hits = 0
   const deadline = Date.now() + 20_000
   while (hits === 0 && Date.now() < deadline) {

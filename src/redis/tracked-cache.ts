@@ -1,9 +1,10 @@
-// Sessions held in process memory between requests, exact at every request: an entry lives only
-// while Redis tracks it for us (RESP3 client tracking on the store's one connection), and it is
-// answered only while that connection is proven alive.
+// Values read from Redis held in process memory between requests, exact at every request: an
+// entry lives only while Redis tracks its key for us (RESP3 client tracking on the store's one
+// connection), and it is answered only while that connection is proven alive. The session store
+// keeps sessions in it, the credential store token records and link revocation markers.
 //
 // Why a change in Redis is seen by the very next request. Say another client's DEL (or SET) of a
-// session completes, and then a request with that session reaches us. While executing the DEL,
+// key completes, and then a request that reads that key reaches us. While executing the DEL,
 // Redis queued the invalidation push for our connection, and it writes it in the same event-loop
 // pass as the DEL's reply, microseconds apart. Any request the DEL's client causes afterwards must
 // still travel through nginx to us, which takes far longer, so the push is already in our socket's
@@ -23,26 +24,26 @@
 // turn the cache off until the next reconnect.
 //
 // Filling is guarded against the race with an invalidation: a GET's answer is kept only if no
-// invalidation of that session and no connection event happened while it was in flight. Entries
+// invalidation of that key and no connection event happened while it was in flight. Entries
 // also expire with the key's own TTL (PTTL, measured from before the GET was sent).
-import type { SessionData } from './session-store.js'
+import type { RedisConnection } from './connection.js'
 
-interface Entry {
-  readonly data: SessionData
+interface Entry<V> {
+  readonly data: V
   /** Date.now() after which the key may have expired in Redis; Infinity when it has no TTL. */
   readonly deadline: number
 }
 
 export interface Fill {
-  readonly sessionId: string
+  readonly key: string
   readonly token: number
   readonly epoch: number
   readonly sentAt: number
 }
 
-export class SessionCache {
-  readonly #entries = new Map<string, Entry>()
-  /** Session id -> token of the GET allowed to fill it; removed by an invalidation. */
+export class TrackedCache<V> {
+  readonly #entries = new Map<string, Entry<V>>()
+  /** Key -> token of the GET allowed to fill it; removed by an invalidation. */
   readonly #pending = new Map<string, number>()
   readonly #maxEntries: number
   readonly #ping: () => Promise<unknown>
@@ -93,36 +94,36 @@ export class SessionCache {
   }
 
   /**
-   * The cached session, one event-loop turn later (see the header); undefined when it is not
+   * The cached value, one event-loop turn later (see the header); undefined when it is not
    * cached or the cache is not usable now (ask Redis).
    */
-  lookup(sessionId: string): Promise<SessionData | undefined> {
+  lookup(key: string): Promise<V | undefined> {
     return new Promise((resolve) => {
-      if (!this.lookupLater(sessionId, resolve)) resolve(undefined)
+      if (!this.lookupLater(key, resolve)) resolve(undefined)
     })
   }
 
   /**
    * lookup() without promises, for the download path, where a promise reaction per level of
-   * async functions was a measurable share of a cached answer: false when the session is not
+   * async functions was a measurable share of a cached answer: false when the key is not
    * cached (ask Redis now); otherwise true, and `answer` is called once, one event-loop turn later
-   * (see the header), with the session, or undefined if it may no longer be answered from memory.
+   * (see the header), with the value, or undefined if it may no longer be answered from memory.
    * `answer` must not throw: it runs in a batch with other requests' answers, and in that batch's
    * async context, not the caller's (AsyncResource.bind it where AsyncLocalStorage matters).
    */
-  lookupLater(sessionId: string, answer: (data: SessionData | undefined) => void): boolean {
-    if (!this.#entries.has(sessionId)) return false
-    afterThisTurn(() => answer(this.#cached(sessionId)))
+  lookupLater(key: string, answer: (data: V | undefined) => void): boolean {
+    if (!this.#entries.has(key)) return false
+    afterThisTurn(() => answer(this.#cached(key)))
     return true
   }
 
-  /** The entry's session if it may be answered now: not invalidated, not expired, cache usable. */
-  #cached(sessionId: string): SessionData | undefined {
+  /** The entry's value if it may be answered now: not invalidated, not expired, cache usable. */
+  #cached(key: string): V | undefined {
     // Looked up again: an invalidation read during the turn has removed it.
-    const entry = this.#entries.get(sessionId)
+    const entry = this.#entries.get(key)
     if (entry === undefined || !this.usable) return undefined
     if (Date.now() >= entry.deadline) {
-      this.#entries.delete(sessionId)
+      this.#entries.delete(key)
       return undefined
     }
     this.counts.hits++
@@ -130,30 +131,30 @@ export class SessionCache {
   }
 
   /** Call right before sending the GET; undefined when the answer must not be cached. */
-  beginFill(sessionId: string): Fill | undefined {
+  beginFill(key: string): Fill | undefined {
     if (!this.#tracking) return undefined
     const token = ++this.#token
-    this.#pending.set(sessionId, token)
-    return { sessionId, token, epoch: this.#epoch, sentAt: Date.now() }
+    this.#pending.set(key, token)
+    return { key, token, epoch: this.#epoch, sentAt: Date.now() }
   }
 
-  /** Keeps `data` unless the session was invalidated or the connection changed meanwhile. */
-  endFill(fill: Fill, data: SessionData, ttlMs: number): SessionData {
-    if (this.#pending.get(fill.sessionId) !== fill.token) return data
-    this.#pending.delete(fill.sessionId)
+  /** Keeps `data` unless the key was invalidated or the connection changed meanwhile. */
+  endFill(fill: Fill, data: V, ttlMs: number): V {
+    if (this.#pending.get(fill.key) !== fill.token) return data
+    this.#pending.delete(fill.key)
     // PTTL: -1 no expiry, -2 no key (deleted between GET and PTTL: not worth keeping).
     if (!this.#tracking || fill.epoch !== this.#epoch || ttlMs === -2) return data
     if (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next()
       if (!oldest.done) this.#entries.delete(oldest.value)
     }
-    this.#entries.set(fill.sessionId, { data, deadline: ttlMs >= 0 ? fill.sentAt + ttlMs : Infinity })
+    this.#entries.set(fill.key, { data, deadline: ttlMs >= 0 ? fill.sentAt + ttlMs : Infinity })
     return data
   }
 
-  invalidate(sessionId: string): void {
-    if (this.#entries.delete(sessionId)) this.counts.invalidations++
-    this.#pending.delete(sessionId)
+  invalidate(key: string): void {
+    if (this.#entries.delete(key)) this.counts.invalidations++
+    this.#pending.delete(key)
   }
 
   /** Redis flushed a database (or dropped its tracking table): forget everything. */
@@ -198,6 +199,68 @@ export class SessionCache {
     clearInterval(this.#heartbeat)
     this.connectionLost()
   }
+}
+
+/**
+ * Wires `cache` to the one connection it is exact over: an invalidation of a key starting with
+ * `prefix` drops the entry named by the rest of the key; every connection event forgets
+ * everything, and filling starts again only once Redis itself confirms tracking on this very
+ * connection. `withTimeout` must reject when Redis does not answer in time. Returns the ask for
+ * that confirmation, to pass as the cache's `reconfirm`.
+ */
+export function trackOn<V>(
+  single: NonNullable<RedisConnection['single']>,
+  cache: TrackedCache<V>,
+  prefix: string,
+  withTimeout: (command: Promise<unknown>) => Promise<unknown>,
+): () => void {
+  let confirming = false
+  // Caching starts only once Redis itself confirms tracking on this very connection: after
+  // 'ready', and after a command that timed out on a connection that stayed open.
+  const confirmTracking = () => {
+    if (confirming || !single.isReady) return
+    confirming = true
+    const epoch = cache.epoch
+    withTimeout(single.sendCommand(['CLIENT', 'TRACKINGINFO'])).then(
+      (info) => {
+        confirming = false
+        if (trackingIsOn(info)) cache.trackingConfirmed(epoch)
+      },
+      () => {
+        confirming = false
+        cache.connectionLost()
+      },
+    )
+  }
+  single.on('invalidate', (key: unknown) => {
+    if (key === null) return cache.invalidateAll()
+    const name = String(key)
+    if (name.startsWith(prefix)) cache.invalidate(name.slice(prefix.length))
+  })
+  single.on('end', () => cache.connectionLost())
+  single.on('reconnecting', () => cache.connectionLost())
+  single.on('ready', () => {
+    cache.connectionLost()
+    confirmTracking()
+  })
+  return confirmTracking
+}
+
+/** CLIENT TRACKINGINFO answers a map whose `flags` include `on` (RESP3: a Map or an object). */
+function trackingIsOn(info: unknown): boolean {
+  const flags = info instanceof Map ? info.get('flags') : (info as { flags?: unknown } | null)?.flags
+  return Array.isArray(flags) && flags.some((f) => String(f) === 'on')
+}
+
+/**
+ * Whether a tracked cache can be exact on this topology. Its exactness rests on one connection
+ * whose server tracks every key we read. On Sentinel the promoted replica never saw our reads, so
+ * it sends no invalidation for values cached from the old primary; on a cluster each primary
+ * tracks only its own slots and a slot that moves (or fails over) goes silent the same way. Turned
+ * off there rather than made nearly right.
+ */
+export function trackedCacheExact(mode: RedisConnection['mode']): boolean {
+  return mode === 'single'
 }
 
 /** How often the heartbeat PING goes out while the cache is in use. */

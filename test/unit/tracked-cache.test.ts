@@ -1,10 +1,10 @@
 import t from 'tap'
-import { SessionCache } from '../../src/session/session-cache.js'
+import { TrackedCache } from '../../src/redis/tracked-cache.js'
 
 // A cache whose heartbeat is driven by the test: pings are answered by hand, the interval is long.
 function cacheWithPings(maxSilenceMs = 250) {
   const pings: { resolve: () => void; reject: (e: Error) => void }[] = []
-  const cache = new SessionCache(
+  const cache = new TrackedCache<Record<string, unknown>>(
     3,
     () => new Promise<void>((resolve, reject) => pings.push({ resolve, reject })),
     maxSilenceMs,
@@ -21,7 +21,12 @@ async function ready(c: ReturnType<typeof cacheWithPings>) {
   await tick()
 }
 
-function fill(cache: SessionCache, id: string, data: Record<string, unknown>, ttlMs = -1) {
+function fill(
+  cache: TrackedCache<Record<string, unknown>>,
+  id: string,
+  data: Record<string, unknown>,
+  ttlMs = -1,
+) {
   const f = cache.beginFill(id)
   if (!f) throw new Error('expected a fill')
   cache.endFill(f, data, ttlMs)
@@ -185,7 +190,7 @@ t.test('session cache: a failed heartbeat empties the cache and makes it unusabl
 t.test('session cache: while off, each heartbeat asks for tracking to be confirmed again', async (t) => {
   let asked = 0
   const pings: { resolve: () => void }[] = []
-  const cache = new SessionCache(
+  const cache = new TrackedCache<Record<string, unknown>>(
     3,
     () => new Promise<void>((resolve) => pings.push({ resolve })),
     250,
