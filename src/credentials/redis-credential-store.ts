@@ -10,6 +10,13 @@
 // node-redis' own promise reaction and timed by one shared CommandDeadlines, as the session
 // store's are: a promise chain and a timer per read cost a link or token download more Node CPU
 // than a session download (see the commit that made them so).
+//
+// With `clientCache` (the session config's `client_cache`, one server only) the replies of those
+// GETs, token records and revocation markers alike, present or absent, are kept in a TrackedCache,
+// exact as the session cache is: Redis invalidates a key we read when anyone writes it (a
+// revocation creates the marker), so revocation still holds on the very next request, and a Redis
+// that stops answering stops the cache within its heartbeat's silence, then reads fail: 503. A
+// counted link is never answered from memory: its count is the script's, every time.
 
 import { createHash } from 'node:crypto'
 import { CommandDeadlines } from '../redis/command-deadlines.js'
@@ -20,6 +27,7 @@ import {
   type RedisConnection,
   type RedisConnectionSettings,
 } from '../redis/connection.js'
+import { HEARTBEAT_MS, TrackedCache, trackedCacheExact, trackOn } from '../redis/tracked-cache.js'
 import {
   type CredentialStore,
   CredentialStoreUnavailableError,
@@ -30,6 +38,8 @@ import type { TokenRecord } from './tokens/access-token.js'
 
 export interface RedisCredentialStoreOptions extends RedisConnectionSettings {
   readonly commandTimeoutMs: number
+  /** Keep token records and link revocation markers in memory, exactly (see the header). */
+  readonly clientCache?: boolean
   /** Prepended to every key: `gw:` by default. */
   readonly keyPrefix?: string | undefined
   /** Default true: keep reconnecting in the background. False (one-shot commands): fail at once. */
@@ -55,7 +65,12 @@ const ADMIT_SHA1 = createHash('sha1').update(ADMIT_SCRIPT).digest('hex')
 /** Distinct token record texts kept parsed: a script downloading many files sends one token. */
 export const PARSED_TOKEN_RECORDS_MAX = 1_000
 
+/** Token records and revocation markers kept in memory at most; the oldest goes first. */
+export const CREDENTIAL_CACHE_MAX_ENTRIES = 10_000
+
 type Answer<T> = (result: T | CredentialStoreUnavailableError) => void
+/** A GET's reply: the record's text or the marker, null when there is no such key. */
+type Reply = string | null
 
 export class RedisCredentialStore implements CredentialStore {
   readonly #connection: RedisConnection
@@ -65,13 +80,40 @@ export class RedisCredentialStore implements CredentialStore {
   readonly #deadlines: CommandDeadlines
   /** Record text -> the record, frozen: the text read is compared whole, so a change is seen. */
   readonly #parsed = new Map<string, TokenRecord | null>()
+  /** Keyed by the Redis key without the prefix (`token:<id>`, `link:{<id>}:revoked`). */
+  readonly #cache: TrackedCache<Reply> | undefined
+  readonly #single: RedisConnection['single']
 
   constructor(options: RedisCredentialStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'gw:'
     this.#timeoutMs = options.commandTimeoutMs
     this.#deadlines = new CommandDeadlines(options.commandTimeoutMs)
-    this.#connection = createRedisConnection(options)
+    const cacheOn = options.clientCache === true && trackedCacheExact(options.mode)
+    this.#connection = createRedisConnection({
+      ...options,
+      ...(cacheOn ? { resp3: true, emitInvalidate: true } : {}),
+      onError: (err: Error) => {
+        this.#cache?.connectionLost()
+        options.onError?.(err)
+      },
+    })
     this.#client = this.#connection.commands
+    const single = this.#connection.single
+    this.#single = single
+    if (cacheOn && single) {
+      const withTimeout = <T>(command: Promise<T>) => withCommandTimeout(command, this.#timeoutMs)
+      // trackOn() gives the heartbeat its way to have Redis confirm tracking again.
+      let reconfirm = () => {}
+      const cache = new TrackedCache<Reply>(
+        CREDENTIAL_CACHE_MAX_ENTRIES,
+        () => withTimeout(single.ping()),
+        Math.max(2 * HEARTBEAT_MS, Math.min(options.commandTimeoutMs, 250)),
+        HEARTBEAT_MS,
+        () => reconfirm(),
+      )
+      this.#cache = cache
+      reconfirm = trackOn(single, cache, this.#prefix, withTimeout)
+    }
   }
 
   connect(): Promise<void> {
@@ -96,23 +138,23 @@ export class RedisCredentialStore implements CredentialStore {
     // Nothing to count: one GET of the revocation marker is the whole check, and costs both Redis
     // and the gateway less than a script (bench/NOTES.md, "Links and tokens").
     if (maxDownloads === undefined) {
-      this.#read(this.#client.get(this.#linkKey(id, 'revoked')), answer, revokedOrOk)
+      this.#get(this.#linkKey(id, 'revoked'), answer, revokedOrOk)
       return
     }
-    const keys = [this.#linkKey(id, 'revoked'), this.#linkKey(id, 'count')]
+    const keys = [this.#prefix + this.#linkKey(id, 'revoked'), this.#prefix + this.#linkKey(id, 'count')]
     const args = [String(maxDownloads), String(expiresAt + 60)]
     this.#read(this.#admit(keys, args), answer, admissionOf)
   }
 
   async revokeLink(id: string, untilSeconds: number): Promise<void> {
-    await this.#command(this.#client.set(this.#linkKey(id, 'revoked'), '1', { EXAT: untilSeconds }))
+    await this.#write(this.#linkKey(id, 'revoked'), (key) =>
+      this.#client.set(key, '1', { EXAT: untilSeconds }),
+    )
   }
 
   async putToken(record: TokenRecord): Promise<void> {
-    await this.#command(
-      this.#client.set(this.#tokenKey(record.id), JSON.stringify(record), {
-        EXAT: record.expiresAt + TOKEN_KEEP_AFTER_EXPIRY_S,
-      }),
+    await this.#write(this.#tokenKey(record.id), (key) =>
+      this.#client.set(key, JSON.stringify(record), { EXAT: record.expiresAt + TOKEN_KEEP_AFTER_EXPIRY_S }),
     )
   }
 
@@ -121,22 +163,25 @@ export class RedisCredentialStore implements CredentialStore {
   }
 
   getTokenByCallback(id: string, answer: Answer<TokenRecord | null>): void {
-    this.#read(this.#client.get(this.#tokenKey(id)), answer, this.#record)
+    this.#get(this.#tokenKey(id), answer, this.#record)
   }
 
   async revokeToken(id: string): Promise<boolean> {
     const record = await this.getToken(id)
     if (record === null) return false
-    const answer = await this.#command(
-      this.#client.set(this.#tokenKey(id), JSON.stringify({ ...record, revoked: true }), {
-        KEEPTTL: true,
-        XX: true,
-      }),
+    const answer = await this.#write(this.#tokenKey(id), (key) =>
+      this.#client.set(key, JSON.stringify({ ...record, revoked: true }), { KEEPTTL: true, XX: true }),
     )
     return answer !== null
   }
 
+  /** Token records and revocation markers held in memory now (0 with the cache off). */
+  get cachedEntries(): number {
+    return this.#cache?.size ?? 0
+  }
+
   async close(): Promise<void> {
+    this.#cache?.close()
     await this.#connection.close()
   }
 
@@ -150,21 +195,68 @@ export class RedisCredentialStore implements CredentialStore {
     }
   }
 
+  /** A GET of the download path: from memory when the cache may answer, else from Redis. */
+  #get<T>(key: string, answer: Answer<T>, decode: (reply: Reply) => T): void {
+    const cache = this.#cache
+    const cached =
+      cache?.usable === true &&
+      cache.lookupLater(key, (hit) => {
+        if (hit === undefined) this.#fetch(key, answer, decode)
+        else answer(decode(hit))
+      })
+    if (!cached) this.#fetch(key, answer, decode)
+  }
+
+  #fetch<T>(key: string, answer: Answer<T>, decode: (reply: Reply) => T): void {
+    const fill = this.#cache?.beginFill(key)
+    if (fill === undefined) {
+      this.#read(this.#client.get(this.#prefix + key) as Promise<Reply>, answer, decode)
+      return
+    }
+    // A fill is begun only with the cache on, which needs the one server. Sent in the same tick,
+    // so node-redis writes them together: one round trip.
+    const single = this.#single as NonNullable<RedisConnection['single']>
+    const cache = this.#cache as TrackedCache<Reply>
+    const full = this.#prefix + key
+    this.#read(Promise.all([single.get(full), single.pTTL(full)]), answer, ([reply, pttl]) => {
+      // An absent key is kept too (an unrevoked link's marker is absent): Redis tracks the name
+      // read, present or not, and invalidates it when the key is created. A key that came or went
+      // between the GET and the PTTL is not kept (-2).
+      const value = reply as Reply
+      const ttlMs = value === null ? (pttl === -2 ? -1 : -2) : (pttl as number)
+      return decode(cache.endFill(fill, value, ttlMs))
+    })
+  }
+
+  /** A write through the admin API or CLI: our own cache forgets the key before and after. */
+  async #write<T>(key: string, send: (fullKey: string) => Promise<T>): Promise<T> {
+    this.#cache?.invalidate(key)
+    try {
+      return await this.#command(send(this.#prefix + key))
+    } finally {
+      this.#cache?.invalidate(key)
+    }
+  }
+
   /**
    * One command of the download path: `answer` gets `decode` of its reply, or
    * CredentialStoreUnavailableError when it fails or does not answer within the timeout.
    */
   #read<R, T>(command: Promise<R>, answer: Answer<T>, decode: (reply: R) => T): void {
     const deadlines = this.#deadlines
-    const deadline = deadlines.watch(() =>
-      answer(new CredentialStoreUnavailableError(new Error(`no answer within ${this.#timeoutMs} ms`))),
-    )
+    const deadline = deadlines.watch(() => {
+      // Any doubt about the connection: the cache forgets everything.
+      this.#cache?.connectionLost()
+      answer(new CredentialStoreUnavailableError(new Error(`no answer within ${this.#timeoutMs} ms`)))
+    })
     command.then(
       (reply) => {
         if (deadlines.settle(deadline)) answer(decode(reply))
       },
       (err: unknown) => {
-        if (deadlines.settle(deadline)) answer(new CredentialStoreUnavailableError(err))
+        if (!deadlines.settle(deadline)) return
+        this.#cache?.connectionLost()
+        answer(new CredentialStoreUnavailableError(err))
       },
     )
   }
@@ -185,18 +277,20 @@ export class RedisCredentialStore implements CredentialStore {
     return record
   }
 
+  /** Without the prefix: the cache's key. */
   #linkKey(id: string, what: 'revoked' | 'count'): string {
-    return `${this.#prefix}link:{${id}}:${what}`
+    return `link:{${id}}:${what}`
   }
 
   #tokenKey(id: string): string {
-    return `${this.#prefix}token:${id}`
+    return `token:${id}`
   }
 
   async #command<T>(command: Promise<T>): Promise<T> {
     try {
       return await withCommandTimeout(command, this.#timeoutMs)
     } catch (err) {
+      this.#cache?.connectionLost()
       throw new CredentialStoreUnavailableError(err)
     }
   }
