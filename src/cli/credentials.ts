@@ -200,6 +200,8 @@ async function withRedis<T>(
     keyPrefix: undefined,
     commandTimeoutMs: Math.max(r.commandTimeoutMs, 2000),
     reconnect: false,
+    // One command and gone: nothing to keep in memory.
+    clientCache: false,
   })
   try {
     await store.connect()
