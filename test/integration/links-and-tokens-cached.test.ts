@@ -34,7 +34,10 @@ async function get(path: string, headers: Record<string, string> = {}) {
   return { status: res.status, headers: res.headers, body, code }
 }
 
-/** Runs the command line in this process, with its own Redis connection; its first line as JSON. */
+/**
+ * Runs the command line in this process, with its own Redis connection; its first line as JSON.
+ * Ids go after `--`: a link id is base64url and may start with `-`.
+ */
 async function command(args: string[]): Promise<Record<string, string>> {
   const out: string[] = []
   const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) }
@@ -65,7 +68,7 @@ t.test('a link revoked by another client is refused on the very next download', 
   for (let round = 0; round < 10; round++) {
     const link = await newLink()
     await cacheHolds(t, () => get(link.url as string))
-    await command(['link', 'revoke', link.id as string])
+    await command(['link', 'revoke', '--', link.id as string])
     t.match(await get(link.url as string), { status: 410, code: 'GW_ERR_LINK_REVOKED' }, `round ${round + 1}`)
   }
 })
@@ -75,7 +78,7 @@ t.test('a token revoked by another client is refused on the very next download',
     const made = await newToken()
     const download = () => get('/download/reports/q1.pdf', bearer(made.token as string))
     await cacheHolds(t, download)
-    await command(['token', 'revoke', made.id as string])
+    await command(['token', 'revoke', '--', made.id as string])
     t.match(await download(), { status: 401, code: 'GW_ERR_TOKEN_REVOKED' }, `round ${round + 1}`)
   }
 })
