@@ -60,7 +60,9 @@ export async function runCredentialCommand(argv: readonly string[], io: Io, env:
   let values: Record<string, string | string[] | undefined>
   let positionals: string[]
   try {
-    const parsed = parseArgs({ args: [...rest], options: OPTIONS, allowPositionals: true, strict: true })
+    const args =
+      verb === 'revoke' ? idsAsPositionals(rest, noun === 'link' ? LINK_ID_PATTERN : TOKEN_ID_PATTERN) : rest
+    const parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true })
     values = parsed.values as typeof values
     positionals = parsed.positionals
   } catch (err) {
@@ -163,6 +165,27 @@ export async function runCredentialCommand(argv: readonly string[], io: Io, env:
     throw err
   }
   return usage(io, `unknown command '${[noun, verb].filter(Boolean).join(' ')}'`)
+}
+
+/**
+ * A link id is base64url, so one in 64 begins with `-` and would be read as an option: an argument
+ * of an id's exact shape that is not an option's value goes after `--`, as the id.
+ */
+function idsAsPositionals(args: readonly string[], idShape: RegExp): string[] {
+  const options: string[] = []
+  const ids: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    const option = arg.startsWith('--') ? OPTIONS[arg.slice(2) as keyof typeof OPTIONS] : undefined
+    if (option?.type === 'string' && i + 1 < args.length) {
+      options.push(arg, args[++i] as string)
+    } else if (idShape.test(arg)) {
+      ids.push(arg)
+    } else {
+      options.push(arg)
+    }
+  }
+  return options.includes('--') ? [...options, ...ids] : [...options, '--', ...ids]
 }
 
 function usage(io: Io, message: string): number {

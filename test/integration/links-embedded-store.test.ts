@@ -122,3 +122,17 @@ t.test('a locked-out account is unlocked through the admin API, from the CLI', a
     'the embedded store needs --admin-url',
   )
 })
+
+t.test('a link id that begins with "-" is taken as the id, wherever it stands', async (t) => {
+  const admin = ['--admin-url', gateway.adminUrl as string]
+  for (const args of [
+    ['link', 'revoke', '-AbCdEfGhIjKlMnO', ...admin],
+    ['link', 'revoke', ...admin, '--Xy0123456789ab'],
+    ['link', 'revoke', ...admin, '--', '-_0123456789abcd'],
+  ]) {
+    const r = await run(args)
+    t.equal(r.code, 0, `${args.join(' ')}: ${r.out.join('\n')}`)
+  }
+  const unknownOption = await run(['link', 'revoke', '--bogus', '-AbCdEfGhIjKlMnO', ...admin])
+  t.equal(unknownOption.code, 2, 'an unknown option is still an error')
+})
