@@ -12,6 +12,8 @@
 //                   the signature, then one Lua call to Redis (revoked? counted?) per download
 //   gateway token   the same gateway asked with `Authorization: Bearer` (no cookie): one Redis read
 //                   of the token's record, then the ACL as for a session
+//   gateway link cached, gateway token cached  the same on the cache-on gateway: the revocation
+//                   marker and the token's record answered from the client-tracking cache
 //   gateway-php-*   the same gateway reading PHP's native sessions (source php): the files
 //                   handler, and phpredis in the same Redis; 1 KiB only
 //   gateway-flask, -rails, -django-signed  the same files and rules, the session in the framework's own
@@ -107,6 +109,8 @@ const ROUND_ORDER = [
   'gateway-callback',
   'gateway link',
   'gateway token',
+  'gateway link cached',
+  'gateway token cached',
   'gateway-php-redis',
   'gateway-php-files',
   'gateway-django-db',
@@ -307,8 +311,17 @@ export async function startSetups(
     { ...cacheOff, name: 'gateway link', query: credentials.query },
     { ...cacheOff, name: 'gateway token', headers: [`Authorization: Bearer ${credentials.token}`] },
   )
-  setups.push(await startEdgeSetup(dir, filesRoot, barePort, stops))
   const cacheOn = setups.find((s) => s.name === 'gateway-cache-on') as Setup
+  setups.push(
+    { ...cacheOn, name: 'gateway link cached', query: credentials.query, onlySizes: ['1 KiB'] },
+    {
+      ...cacheOn,
+      name: 'gateway token cached',
+      headers: [`Authorization: Bearer ${credentials.token}`],
+      onlySizes: ['1 KiB'],
+    },
+  )
+  setups.push(await startEdgeSetup(dir, filesRoot, barePort, stops))
   for (const r of REFUSALS)
     setups.push({
       ...cacheOn,

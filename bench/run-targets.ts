@@ -32,9 +32,12 @@ export const TARGETS: readonly Target[] = [
   { setup: 'gateway-cache-off', size: '1 MiB', baseline: BARE, figure: 'req/s', atLeast: 0.95 },
   { setup: 'gateway-cache-on', size: '256 MiB', baseline: STATIC, figure: 'MiB/s', atLeast: 0.95 },
   { setup: 'gateway-cache-off', size: '256 MiB', baseline: STATIC, figure: 'MiB/s', atLeast: 0.95 },
-  // Issue 18: a link or token download costs no more than a session download.
-  { setup: 'gateway link', size: '1 KiB', baseline: BARE, figure: 'req/s', atLeast: 0.9 },
-  { setup: 'gateway token', size: '1 KiB', baseline: BARE, figure: 'req/s', atLeast: 0.9 },
+  // A link or token download costs no more than a session download on the same gateway: with the
+  // cache off each reads Redis once, with it on each is answered from memory.
+  { setup: 'gateway link', size: '1 KiB', baseline: 'gateway-cache-off', figure: 'req/s', atLeast: 1 },
+  { setup: 'gateway token', size: '1 KiB', baseline: 'gateway-cache-off', figure: 'req/s', atLeast: 1 },
+  { setup: 'gateway link cached', size: '1 KiB', baseline: 'gateway-cache-on', figure: 'req/s', atLeast: 1 },
+  { setup: 'gateway token cached', size: '1 KiB', baseline: 'gateway-cache-on', figure: 'req/s', atLeast: 1 },
   // nginx alone checks an edge link: no Node, so its anchor is nginx static.
   { setup: EDGE_SETUP, size: '1 KiB', baseline: STATIC, figure: 'req/s', atLeast: EDGE_TARGET },
 ]
@@ -71,14 +74,14 @@ export function targetsText(cells: readonly Cell[], roundsBySize: RoundsBySize):
           ? 'met'
           : 'MISSED'
     const what = `${t.size} ${t.figure} vs ${t.baseline}`
-    text += `  ${t.setup.padEnd(18)} ${what.padEnd(32)} ${range(r)} (target >= ${t.atLeast}) ${verdict}\n`
+    text += `  ${t.setup.padEnd(22)} ${what.padEnd(32)} ${range(r)} (target >= ${t.atLeast}) ${verdict}\n`
   }
   for (const g of ['gateway-cache-on', 'gateway-cache-off']) {
     const cell = cells.find((c) => c.setup === g && c.size === '256 MiB')
     if (cell === undefined) continue
     const rise = cell.rssRiseMiB
     const verdict = rise !== undefined && rise <= RSS_RISE_MIB ? 'met' : 'MISSED'
-    text += `  ${g.padEnd(18)} ${'256 MiB RSS rise during the run'.padEnd(32)} ${rise?.toFixed(1) ?? '-'} MiB (target <= ${RSS_RISE_MIB}) ${verdict}\n`
+    text += `  ${g.padEnd(22)} ${'256 MiB RSS rise during the run'.padEnd(32)} ${rise?.toFixed(1) ?? '-'} MiB (target <= ${RSS_RISE_MIB}) ${verdict}\n`
   }
 
   // Every decision path's cost at 1 KiB, where the decision is what is measured: its rate and its
