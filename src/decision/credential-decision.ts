@@ -215,13 +215,8 @@ function tokenOutcome(
       `token ${id}: outside ${record.scope}`,
       record.user,
     )
-  const outcome = decideFor(canonical, { user: record.user, groups: record.groups }, o)
-  if (outcome.allow)
-    return {
-      ...outcome,
-      record: { ...outcome.record, detail: `${outcome.record.detail}, token ${id}`, credential: 'token' },
-    }
-  const fields = outcome.error.log ?? {}
-  withFields(outcome.error, { ...fields, detail: `${fields.detail}, token ${id}`, credential: 'token' })
-  return outcome
+  return decideFor(canonical, { user: record.user, groups: record.groups }, o, undefined, {
+    credential: 'token',
+    detail: `token ${id}`,
+  })
 }

@@ -209,14 +209,22 @@ export function explainDownload(
  * The ACL's word for this subject. `nobody` says why a request is anonymous: which 401 it gets,
  * and what its line says of the source.
  */
+/** A credential that named the subject (an access token): said in the decision line. */
+export interface SubjectFrom {
+  readonly credential: 'token'
+  /** Appended to the line's detail (`token <id>`). */
+  readonly detail: string
+}
+
 export function decideFor(
   canonical: CanonicalOk,
   subject: Subject,
   o: DownloadDecisionOptions,
   nobody?: NoIdentity,
+  from?: SubjectFrom,
 ): DownloadOutcome {
   const decision = o.acl.current.decide(canonical.aclPath, subject)
-  return outcomeOf(canonical, subject, decision, o.source.name, nobody)
+  return outcomeOf(canonical, subject, decision, o.source.name, nobody, from)
 }
 
 function outcomeOf(
@@ -225,14 +233,22 @@ function outcomeOf(
   decision: Decision,
   sourceName: string,
   nobody?: NoIdentity,
+  from?: SubjectFrom,
 ): DownloadOutcome {
-  const record: DecisionRecord = {
-    code: 'GW_ALLOW',
-    path: canonical.path,
-    user: subject.user,
-    rule: decision.rule ? ruleLabel(decision.rule) : null,
-    detail: decision.reason,
-  }
+  const rule = decision.rule ? ruleLabel(decision.rule) : null
+  // Built whole, once: copying a finished record to add the credential (object spread) was a
+  // measurable share of a token download's Node CPU.
+  const record: DecisionRecord =
+    from === undefined
+      ? { code: 'GW_ALLOW', path: canonical.path, user: subject.user, rule, detail: decision.reason }
+      : {
+          code: 'GW_ALLOW',
+          path: canonical.path,
+          user: subject.user,
+          rule,
+          detail: `${decision.reason}, ${from.detail}`,
+          credential: from.credential,
+        }
   if (decision.allow) return { allow: true, record, segments: canonical.segments, policy: decision.policy }
   if (decision.policy.refusal === 404) return { allow: false, error: withFields(new GW_ERR_HIDDEN(), record) }
   if (subject.user !== null) return { allow: false, error: withFields(new GW_ERR_DENIED(), record) }
