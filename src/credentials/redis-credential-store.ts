@@ -27,7 +27,7 @@ import {
   type RedisConnection,
   type RedisConnectionSettings,
 } from '../redis/connection.js'
-import { HEARTBEAT_MS, TrackedCache, trackedCacheExact, trackOn } from '../redis/tracked-cache.js'
+import { type TrackedCache, trackedCacheExact, trackedCacheOn } from '../redis/tracked-cache.js'
 import {
   type CredentialStore,
   CredentialStoreUnavailableError,
@@ -101,18 +101,15 @@ export class RedisCredentialStore implements CredentialStore {
     const single = this.#connection.single
     this.#single = single
     if (cacheOn && single) {
-      const withTimeout = <T>(command: Promise<T>) => withCommandTimeout(command, this.#timeoutMs)
-      // trackOn() gives the heartbeat its way to have Redis confirm tracking again.
-      let reconfirm = () => {}
-      const cache = new TrackedCache<Reply>(
-        CREDENTIAL_CACHE_MAX_ENTRIES,
-        () => withTimeout(single.ping()),
-        Math.max(2 * HEARTBEAT_MS, Math.min(options.commandTimeoutMs, 250)),
-        HEARTBEAT_MS,
-        () => reconfirm(),
+      this.#cache = trackedCacheOn<Reply>(
+        single,
+        {
+          maxEntries: CREDENTIAL_CACHE_MAX_ENTRIES,
+          prefix: this.#prefix,
+          commandTimeoutMs: options.commandTimeoutMs,
+        },
+        (command) => withCommandTimeout(command, this.#timeoutMs),
       )
-      this.#cache = cache
-      reconfirm = trackOn(single, cache, this.#prefix, withTimeout)
     }
   }
 

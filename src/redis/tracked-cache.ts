@@ -246,6 +246,30 @@ export function trackOn<V>(
   return confirmTracking
 }
 
+/**
+ * A TrackedCache over `single`'s tracking, as both stores keep one: entries answered only while
+ * the last PONG is at most the command timeout old (capped at 250 ms, at least two heartbeats),
+ * Redis's invalidations of keys under `prefix` applied, and tracking confirmed again whenever the
+ * cache is off on a live connection.
+ */
+export function trackedCacheOn<V>(
+  single: NonNullable<RedisConnection['single']>,
+  o: { readonly maxEntries: number; readonly prefix: string; readonly commandTimeoutMs: number },
+  withTimeout: (command: Promise<unknown>) => Promise<unknown>,
+): TrackedCache<V> {
+  // trackOn() gives the heartbeat its way to have Redis confirm tracking again.
+  let reconfirm = () => {}
+  const cache = new TrackedCache<V>(
+    o.maxEntries,
+    () => withTimeout(single.ping()),
+    Math.max(2 * HEARTBEAT_MS, Math.min(o.commandTimeoutMs, 250)),
+    HEARTBEAT_MS,
+    () => reconfirm(),
+  )
+  reconfirm = trackOn(single, cache, o.prefix, withTimeout)
+  return cache
+}
+
 /** CLIENT TRACKINGINFO answers a map whose `flags` include `on` (RESP3: a Map or an object). */
 function trackingIsOn(info: unknown): boolean {
   const flags = info instanceof Map ? info.get('flags') : (info as { flags?: unknown } | null)?.flags

@@ -5,7 +5,7 @@ import { deepFreeze } from '../deep-freeze.js'
 import { CommandDeadlines } from '../redis/command-deadlines.js'
 import { withCommandTimeout } from '../redis/command-timeout.js'
 import { createRedisConnection, type RedisCommands, type RedisConnection } from '../redis/connection.js'
-import { HEARTBEAT_MS, TrackedCache, trackedCacheExact, trackOn } from '../redis/tracked-cache.js'
+import { type TrackedCache, trackedCacheExact, trackedCacheOn } from '../redis/tracked-cache.js'
 import { DecodedSessions, sessionFromJson } from './decoded-sessions.js'
 import { type SessionData, type SessionStore, StoreUnavailableError } from './session-store.js'
 
@@ -55,17 +55,15 @@ export class RedisSessionStore implements SessionStore {
     const single = this.#connection.single
     this.#single = single
     if (cacheOn && single) {
-      // trackOn() gives the heartbeat its way to have Redis confirm tracking again.
-      let reconfirm = () => {}
-      const cache = new TrackedCache<SessionData>(
-        CLIENT_CACHE_MAX_ENTRIES,
-        () => this.#withTimeout(single.ping()),
-        Math.max(2 * HEARTBEAT_MS, Math.min(options.commandTimeoutMs, 250)),
-        HEARTBEAT_MS,
-        () => reconfirm(),
+      this.#cache = trackedCacheOn<SessionData>(
+        single,
+        {
+          maxEntries: CLIENT_CACHE_MAX_ENTRIES,
+          prefix: this.#prefix,
+          commandTimeoutMs: options.commandTimeoutMs,
+        },
+        (command) => this.#withTimeout(command),
       )
-      this.#cache = cache
-      reconfirm = trackOn(single, cache, this.#prefix, (command) => this.#withTimeout(command))
     }
   }
 
