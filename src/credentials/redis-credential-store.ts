@@ -19,6 +19,7 @@
 // counted link is never answered from memory: its count is the script's, every time.
 
 import { createHash } from 'node:crypto'
+import { BoundedMemo } from '../bounded-memo.js'
 import { CommandDeadlines } from '../redis/command-deadlines.js'
 import { withCommandTimeout } from '../redis/command-timeout.js'
 import {
@@ -79,7 +80,7 @@ export class RedisCredentialStore implements CredentialStore {
   readonly #timeoutMs: number
   readonly #deadlines: CommandDeadlines
   /** Record text -> the record, frozen: the text read is compared whole, so a change is seen. */
-  readonly #parsed = new Map<string, TokenRecord | null>()
+  readonly #parsed = new BoundedMemo<string, TokenRecord | null>(PARSED_TOKEN_RECORDS_MAX)
   /** Keyed by the Redis key without the prefix (`token:<id>`, `link:{<id>}:revoked`). */
   readonly #cache: TrackedCache<Reply> | undefined
   readonly #single: RedisConnection['single']
@@ -269,7 +270,6 @@ export class RedisCredentialStore implements CredentialStore {
     } catch {
       record = null
     }
-    if (this.#parsed.size >= PARSED_TOKEN_RECORDS_MAX) this.#parsed.clear()
     this.#parsed.set(json, record)
     return record
   }
