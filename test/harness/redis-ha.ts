@@ -50,6 +50,36 @@ async function waitUp(node: Node): Promise<void> {
   })
 }
 
+/**
+ * A node on two ports free a moment ago, up and answering. A port found free can be taken by
+ * another test's server (suites run in parallel) or come back twice before the first node binds
+ * it; such a node never comes up, so it is stopped and started again on other ports.
+ */
+async function startOnFreePorts(
+  taken: Set<number>,
+  start: (port: number, busPort: number) => Node,
+): Promise<Node> {
+  for (let attempt = 1; ; attempt++) {
+    const fresh = async () => {
+      for (;;) {
+        const port = await freePort()
+        if (!taken.has(port)) {
+          taken.add(port)
+          return port
+        }
+      }
+    }
+    const node = start(await fresh(), await fresh())
+    try {
+      await waitFor(`redis on ${node.port}`, async () => !node.proc.hasExited() && ping(node.port), 10_000)
+      return node
+    } catch (err) {
+      await node.proc.stop('SIGKILL')
+      if (attempt === 3) throw new Error(`${(err as Error).message}: ${node.proc.output()}`)
+    }
+  }
+}
+
 export interface RedisCluster {
   /** `host:port` of every node, as session.redis.nodes takes them. */
   readonly seeds: readonly string[]
@@ -72,28 +102,29 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}): 
     await rm(dir, { recursive: true, force: true })
   }
   try {
+    const taken = new Set<number>()
     for (let i = 0; i < 6; i++) {
-      const [port, busPort] = [await freePort(), await freePort()]
       const nodeDir = join(dir, String(i))
       await run('mkdir', ['-p', nodeDir])
       nodes.push(
-        startServer(nodeDir, port, [
-          '--cluster-enabled',
-          'yes',
-          // The bus port is given: port + 10000 may be past 65535 for an ephemeral port.
-          '--cluster-port',
-          String(busPort),
-          '--cluster-config-file',
-          'nodes.conf',
-          '--cluster-node-timeout',
-          String(opts.nodeTimeoutMs ?? 1000),
-          // A replica takes over however long it was cut off from its primary.
-          '--cluster-replica-validity-factor',
-          '0',
-        ]),
+        await startOnFreePorts(taken, (port, busPort) =>
+          startServer(nodeDir, port, [
+            '--cluster-enabled',
+            'yes',
+            // The bus port is given: port + 10000 may be past 65535 for an ephemeral port.
+            '--cluster-port',
+            String(busPort),
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            String(opts.nodeTimeoutMs ?? 1000),
+            // A replica takes over however long it was cut off from its primary.
+            '--cluster-replica-validity-factor',
+            '0',
+          ]),
+        ),
       )
     }
-    await Promise.all(nodes.map(waitUp))
     const seeds = nodes.map((n) => `127.0.0.1:${n.port}`)
     await run('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-replicas', '1', '--cluster-yes'], {
       timeout: 60_000,
