@@ -44,19 +44,6 @@ interface AcceptedCookie {
   readonly answer: IdentityResult
 }
 
-// A browser sends the same cookie with every download, and verifying or decrypting it (an HMAC, or
-// AES-GCM, then base64 and JSON) was most of what such a download cost the gateway. A decoder never
-// changes its keys: it is built from the secrets, salt, purpose and max age of one config, so its
-// memo is exactly "what this key set accepted", and a gateway given other secrets has another
-// decoder whose memo starts empty (a secret taken out refuses the very next request). Only values
-// the decoder accepted are kept, keyed by the value exactly as sent; a refusal is never kept, so
-// nothing remembered can turn a refusal into an acceptance. On every hit the decoder's time rules
-// run again on the times it returned (max age from the signature's timestamp, the expiry inside a
-// Rails message), so a remembered value expires on the very request a fresh decode would refuse.
-// Memory: at most ACCEPTED_COOKIE_MEMO_SIZE cookies, each at most the decoder's value limit (and a
-// browser keeps no cookie above 4 KiB); only values a secret holder wrote get in.
-const acceptedByDecoder = new WeakMap<SessionDecoder, BoundedMemo<string, AcceptedCookie>>()
-
 /** Where the user id sits in the decoded session, and how to read it. */
 export interface UserLocation {
   /** A top-level key of the session, or, when no key has that name, a dotted path. */
@@ -102,6 +89,18 @@ export class StatelessCookieSource implements SessionSource {
   readonly #decoder: SessionDecoder
   readonly #where: UserLocation
   readonly #now: () => number
+  // A browser sends the same cookie with every download, and verifying or decrypting it (an HMAC, or
+  // AES-GCM, then base64 and JSON) was most of what such a download cost the gateway. The memo is the
+  // source's own: a source is built with its decoder (the secrets, salt, purpose and max age of one
+  // config) and never changes it, so its memo is exactly "what this key set accepted, read for this
+  // user field", and a gateway given other secrets builds another source whose memo starts empty (a
+  // secret taken out refuses the very next request). Only values the decoder accepted are kept,
+  // keyed by the value exactly as sent; a refusal is never kept, so nothing remembered can turn a refusal into an acceptance. On every hit the decoder's time rules
+  // run again on the times it returned (max age from the signature's timestamp, the expiry inside a
+  // Rails message), so a remembered value expires on the very request a fresh decode would refuse.
+  // Memory: at most ACCEPTED_COOKIE_MEMO_SIZE cookies, each at most the decoder's value limit (and a
+  // browser keeps no cookie above 4 KiB); only values a secret holder wrote get in.
+  readonly #accepted = new BoundedMemo<string, AcceptedCookie>(ACCEPTED_COOKIE_MEMO_SIZE)
 
   constructor(o: StatelessCookieSourceOptions) {
     this.name = o.name
@@ -115,8 +114,7 @@ export class StatelessCookieSource implements SessionSource {
     const sent = readSentCookie(cookieHeader, this.#cookieName)
     if (sent === undefined || sent === '') return NO_COOKIE
     const now = this.#now()
-    let memo = acceptedByDecoder.get(this.#decoder)
-    const known = memo?.get(sent)
+    const known = this.#accepted.get(sent)
     if (known !== undefined) {
       const late = this.#decoder.timeRefusal(known.times, now)
       return late === null ? known.answer : refusalFor(late)
@@ -126,11 +124,7 @@ export class StatelessCookieSource implements SessionSource {
     const identity = identityIn(result.session, this.#where)
     const answer: IdentityResult =
       identity === null ? NO_USER : Object.freeze({ ok: true, identity: deepFreeze(identity) })
-    if (memo === undefined) {
-      memo = new BoundedMemo(ACCEPTED_COOKIE_MEMO_SIZE)
-      acceptedByDecoder.set(this.#decoder, memo)
-    }
-    memo.set(sent, { times: { signedAt: result.signedAt, expiresAt: result.expiresAt }, answer })
+    this.#accepted.set(sent, { times: { signedAt: result.signedAt, expiresAt: result.expiresAt }, answer })
     return answer
   }
 
